@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
+import { registerDemo } from './demo.js';
+import { registerInfo } from './info.js';
+import { registerTrace } from './trace.js';
 
 /** Every command registers itself on the program; the order is the order of `vsml --help`. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerDemo, registerInfo, registerTrace, registerBench];

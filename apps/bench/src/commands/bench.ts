@@ -1,0 +1,144 @@
+/**
+ * `vsml bench tick --config paper|small`: forward throughput of the VSML RNN in sub-LSTM ticks per second, in the
+ * form of `bench_numpy.py` (design peer benchmark): the same shapes (paper: A = 784, B = 10, P = 1 and 16, 100 steps;
+ * small: A = 16, B = 4, P = 128, 200 steps), 2 micro ticks, the official default model, N(0,1) inputs. One JSON line
+ * per shape; `sub_lstm_ticks = A·B·P·micro_ticks·steps`, divided by the median wall time of the timed runs.
+ * The timed run is a full `runEpisode` (ticks, logits, loss, error feedback), the initial state is built outside.
+ */
+import type { Command } from 'commander';
+import { Rng } from '@vsml/rng';
+import { defaultModelConfig, initParams, initState, disposeParams, disposeState, runEpisode, tf, type KernelName } from '@vsml/core';
+import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+
+/** The shapes of `bench_numpy.py` (bench_common.CONFIGS). */
+export const TICK_CONFIGS = {
+  paper: { A: 784, B: 10, Ps: [1, 16], steps: 100 },
+  small: { A: 16, B: 4, Ps: [128], steps: 200 },
+} as const;
+
+/** Nominal multiply-adds per sub-LSTM per micro tick (gate matmul 32×64 + two 16×8 messengers), as bench_numpy. */
+const MACS_PER_SUBTICK = 32 * 64 + 2 * 16 * 8;
+
+export interface TickBenchOptions {
+  config: keyof typeof TICK_CONFIGS;
+  backend?: string;
+  kernel?: KernelName;
+  /** override the population sizes */
+  P?: number[];
+  steps?: number;
+  microTicks?: number;
+  repeats?: number;
+  seed?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2]! : 0.5 * (s[n / 2 - 1]! + s[n / 2]!);
+}
+
+const round = (x: number): number => Number(x.toPrecision(4));
+
+/** Runs the benchmark and writes one JSON line per population size. */
+export async function runTickBench(opts: TickBenchOptions, out: Out = stdout): Promise<Record<string, unknown>[]> {
+  const shape = TICK_CONFIGS[opts.config];
+  if (!shape) throw new Error(`--config must be paper or small, got '${String(opts.config)}'`);
+  const backend = await setupBackend(opts.backend);
+  const A = shape.A;
+  const B = shape.B;
+  const T = opts.steps ?? shape.steps;
+  const mt = opts.microTicks ?? 2;
+  const repeats = opts.repeats ?? 3;
+  const seed = opts.seed ?? 0;
+  const kernel = opts.kernel ?? 'fused';
+  const config = defaultModelConfig({ layers: [{ in: A, out: B }], microTicks: mt });
+  const params = initParams(config, seed);
+  const records: Record<string, unknown>[] = [];
+  try {
+    for (const P of opts.P ?? shape.Ps) {
+      const rng = Rng.fromSeed(seed + 1, P);
+      const x = rng.fillNormal(new Float32Array(T * P * A));
+      const y = new Int32Array(T * P).map(() => rng.int(0, B));
+      const state = initState(config, { population: P, seed: seed + 1 });
+      const run = async (): Promise<void> => {
+        const r = runEpisode(params, config, { inputs: x, labels: y, steps: T, population: P }, { initialState: state, kernel });
+        await r.logits.data();
+        tf.dispose([r.logits, r.loss, r.correct]);
+      };
+      await run(); // warm-up
+      const wall: number[] = [];
+      const cpu: number[] = [];
+      for (let k = 0; k < repeats; k++) {
+        const c0 = process.cpuUsage();
+        const w0 = performance.now();
+        await run();
+        const w = (performance.now() - w0) / 1000;
+        const c = process.cpuUsage(c0);
+        wall.push(w);
+        cpu.push((c.user + c.system) / 1e6);
+      }
+      disposeState(state);
+      const ticks = A * B * P * mt * T;
+      const w = median(wall);
+      const c = median(cpu);
+      const rec = {
+        bench: 'tfjs',
+        backend: backend.name,
+        simd: backend.simd,
+        config: opts.config,
+        impl: kernel,
+        P,
+        A,
+        B,
+        micro_ticks: mt,
+        steps: T,
+        sub_lstm_ticks: ticks,
+        wall_s_median: round(w),
+        wall_s_runs: wall.map(round),
+        cpu_s_median: round(c),
+        sub_lstm_ticks_per_s: round(ticks / w),
+        sub_lstm_ticks_per_s_best: round(ticks / Math.min(...wall)),
+        sub_lstm_ticks_per_cpu_s: round(ticks / c),
+        ns_per_sub_lstm_tick: round((w / ticks) * 1e9),
+        steps_per_s: round(T / w),
+        gflops_nominal: round((2 * MACS_PER_SUBTICK * ticks) / w / 1e9),
+      };
+      records.push(rec);
+      out.write(`${JSON.stringify(rec)}\n`);
+    }
+  } finally {
+    disposeParams(params);
+  }
+  return records;
+}
+
+export function registerBench(program: Command): void {
+  const bench = program.command('bench').description('speed measurements');
+  bench
+    .command('tick')
+    .description('forward sub-LSTM ticks per second on the shapes of bench_numpy.py (one JSON line per shape)')
+    .requiredOption('--config <name>', 'paper (A=784, B=10, P=1 and 16, 100 steps) | small (A=16, B=4, P=128, 200 steps)')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--kernel <name>', 'dense tick kernel: fused | reference', 'fused')
+    .option('--P <sizes...>', 'override the population sizes')
+    .option('--steps <n>', 'override the steps per episode', positiveInt('--steps'))
+    .option('--micro-ticks <n>', 'micro ticks per step', positiveInt('--micro-ticks'), 2)
+    .option('--repeats <n>', 'timed runs (the median is reported)', positiveInt('--repeats'), 3)
+    .option('--seed <n>', 'seed of V_M, data and initial state', (v) => Number(v), 0)
+    .action(
+      async (o: { config: string; backend?: string; kernel: string; P?: string[]; steps?: number; microTicks: number; repeats: number; seed: number }) => {
+        if (o.config !== 'paper' && o.config !== 'small') throw new Error(`--config must be paper or small, got '${o.config}'`);
+        if (o.kernel !== 'fused' && o.kernel !== 'reference') throw new Error(`--kernel must be fused or reference, got '${o.kernel}'`);
+        await runTickBench({
+          config: o.config,
+          kernel: o.kernel,
+          microTicks: o.microTicks,
+          repeats: o.repeats,
+          seed: o.seed,
+          ...(o.backend ? { backend: o.backend } : {}),
+          ...(o.steps ? { steps: o.steps } : {}),
+          ...(o.P ? { P: o.P.map((p) => positiveInt('--P')(p)) } : {}),
+        });
+      },
+    );
+}

@@ -1,0 +1,84 @@
+// The commands of issue 2, run in-process (no build needed): trace end to end on a tiny hand-computed file,
+// info, demo and a very short tick benchmark.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildProgram } from '../src/cli.js';
+import { runTrace } from '../src/commands/trace.js';
+import { collectInfo } from '../src/commands/info.js';
+import { runDemo } from '../src/commands/demo.js';
+import { runTickBench } from '../src/commands/bench.js';
+import { bufferOut } from '../src/commands/common.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'vsml-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const sig = (z: number): number => 1 / (1 + Math.exp(-z));
+
+describe('vsml trace', () => {
+  it('replays a tiny trace and prints {"logits": [T][P][B]} matching a hand computation', async () => {
+    // H = 1, M = 2, one 2→2 layer, zero LSTM weights: i = σ(−5), f = σ(5), g = 0, o = ½, so each micro tick
+    // multiplies c by σ(5); h = ½ tanh(c); logit_b = 100 tanh((mean_a 2 h_ab + 0.25) / 100)
+    const c0 = [
+      [[0.5], [-1]],
+      [[2], [0.1]],
+    ];
+    const trace = {
+      model: { slowSize: 1, msgSize: 2 },
+      params: { 'lstm.w': Array.from({ length: 5 }, () => [0, 0, 0, 0]), 'lstm.b': [0, 0, 0, 0], 'fwd.w': [[0, 2]], 'fwd.b': [0, 0.25], 'bwd.w': [[0, 0]], 'bwd.b': [0, 0] },
+      initialState: { layers: [{ c: [c0] }] },
+      inputs: [[[1, -1]], [[0.5, 0.5]]],
+      labels: [[0], [1]],
+    };
+    const file = path.join(dir, 'tiny.json');
+    writeFileSync(file, JSON.stringify(trace));
+    const out = bufferOut();
+    await runTrace(file, { backend: 'wasm' }, out);
+    const got = JSON.parse(out.text()) as { logits: number[][][] };
+    const want = [1, 2].map((t) => [
+      [0, 1].map((b) => {
+        const m = [0, 1].reduce((s, a) => s + 2 * 0.5 * Math.tanh(sig(5) ** (2 * t) * c0[a]![b]![0]!), 0) / 2;
+        return 100 * Math.tanh((m + 0.25) / 100);
+      }),
+    ]);
+    expect(got.logits.length).toBe(2);
+    got.logits.flat(2).forEach((v, i) => expect(Math.abs(v - want.flat(2)[i]!)).toBeLessThan(1e-5));
+  });
+
+  it('reports a bad trace as a VsmlError', async () => {
+    const file = path.join(dir, 'bad.json');
+    writeFileSync(file, '{"params": {}}');
+    await expect(runTrace(file, { backend: 'wasm' }, bufferOut())).rejects.toMatchObject({ name: 'VsmlError', code: 'TRACE_INVALID' });
+    await expect(runTrace(path.join(dir, 'missing.json'), {}, bufferOut())).rejects.toMatchObject({ code: 'TRACE_INVALID' });
+  });
+});
+
+describe('vsml info, demo, bench tick', () => {
+  it('info gives |V_M| = 2,384 and |V_L| = 250,880 for the default model', async () => {
+    const info = await collectInfo({ backend: 'wasm' });
+    expect(info).toMatchObject({ vm: 2384, vl: 250880, backend: { name: 'wasm' } });
+    expect((info['versions'] as Record<string, unknown>)['@vsml/bench']).toBe('0.1.0');
+    const deep = await collectInfo({ backend: 'wasm', layers: [784, 32, 10] });
+    expect(deep['vl']).toBe(813056);
+  });
+
+  it('demo prints one line per step', async () => {
+    const out = bufferOut();
+    const r = await runDemo({ steps: 5, population: 2, inputs: 6, classes: 3, backend: 'wasm' }, out);
+    expect(r.accuracy.length).toBe(5);
+    expect(out.text()).toMatch(/\|V_M\| = 2,384/);
+    expect(out.text().split('\n').filter((l) => /^\s+\d+\s+\d\.\d{3}/.test(l)).length).toBe(5);
+  });
+
+  it('bench tick prints records in the form of bench_numpy.py', async () => {
+    const out = bufferOut();
+    const recs = await runTickBench({ config: 'small', P: [2], steps: 3, repeats: 1, backend: 'wasm' }, out);
+    expect(recs[0]).toMatchObject({ P: 2, A: 16, B: 4, micro_ticks: 2, steps: 3, sub_lstm_ticks: 16 * 4 * 2 * 2 * 3 });
+    expect(JSON.parse(out.text().trim())['sub_lstm_ticks_per_s']).toBeGreaterThan(0);
+  });
+
+  it('registers demo, info, trace and bench tick on the program', () => {
+    const names = buildProgram().commands.map((c) => c.name());
+    expect(names).toEqual(expect.arrayContaining(['demo', 'info', 'trace', 'bench']));
+  });
+});
