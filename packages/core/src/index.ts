@@ -121,6 +121,11 @@ export type { GateWeights } from './kernels/lstm-step.fast.js';
 export { runEpisode, episodeLoss, paramValueAndGrads } from './episode.js';
 export type { EpisodeData, EpisodeOptions, EpisodeResult, LabelArray } from './episode.js';
 
+// --- forward engine ---
+/** A fast forward-only engine (WebAssembly SIMD, typed arrays): meta-test and population evaluation without tfjs. */
+export { createForwardEngine, ForwardEngine, ENGINE_UNSUPPORTED, relaxedSimdAvailable } from './engine/index.js';
+export type { ForwardEngineOptions, ForwardEngineOnlyOptions, EngineEpisodeResult, SimdMode, SimdVariant } from './engine/index.js';
+
 // --- checkpoints ---
 /** Self-describing JSON checkpoints, written atomically. */
 export {

@@ -1,11 +1,7 @@
 // The forward engine against the tfjs implementation (runEpisode of src/episode.ts, the reference path and the
 // one used for gradients): same V_M, same initial state (engine.initState == initState), same data → the same
 // logits, losses, correctness, final state and pending error.
-// Tolerance: 1e-5 where the tanh output bound is off. With the bound on (100·tanh(y/100)), the tfjs path is itself
-// ~1e-5 (absolute) away from a float64 loop, while the engine is 1e-7..1e-9 away (measured on 784→10 with the
-// official init: tfjs 1.0e-5 on wasm, 5.4e-6 on cpu, engine 2.9e-9, for logits of size 2e-3), consistent with
-// computing tanh through sigmoid (2σ(2x) − 1 loses ~6e-8 absolute near 0, times the bound 100); those cases
-// allow 3e-5.
+// Tolerance: 1e-5 everywhere (the tfjs path computes the output bound 100·tanh(y/100) with an exact tanh).
 import { Rng } from '@vsml/rng';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend.js';
@@ -115,7 +111,7 @@ const cases: [string, ModelConfigInput, Opts][] = [
 
 describe('forward engine == tfjs runEpisode (1e-5)', () => {
   test.each(cases)('%s', (_name, model, { P, perMember, T, large }) => {
-    const tol = model.tanhBound === null ? 1e-5 : 3e-5;
+    const tol = 1e-5;
     const config = parseModelConfig(model);
     const D = config.layers[0]!.in;
     const C = config.layers[config.layers.length - 1]!.out;

@@ -5,9 +5,23 @@
  * per shape; `sub_lstm_ticks = A·B·P·micro_ticks·steps`, divided by the median wall time of the timed runs.
  * The timed run is a full `runEpisode` (ticks, logits, loss, error feedback), the initial state is built outside.
  */
+import { execFileSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { Rng } from '@vsml/rng';
-import { defaultModelConfig, initParams, initState, disposeParams, disposeState, runEpisode, tf, type KernelName } from '@vsml/core';
+import {
+  createForwardEngine,
+  defaultModelConfig,
+  disposeParams,
+  disposeState,
+  flattenParams,
+  initParams,
+  initState,
+  runEpisode,
+  tf,
+  type KernelName,
+  type ModelConfig,
+  type ParamSet,
+} from '@vsml/core';
 import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
 
 /** The shapes of `bench_numpy.py` (bench_common.CONFIGS). */
@@ -19,8 +33,15 @@ export const TICK_CONFIGS = {
 /** Nominal multiply-adds per sub-LSTM per micro tick (gate matmul 32×64 + two 16×8 messengers), as bench_numpy. */
 const MACS_PER_SUBTICK = 32 * 64 + 2 * 16 * 8;
 
+/** Which implementation is timed: the WebAssembly forward engine, or the tfjs episode runner. */
+export type TickEngine = 'wasm' | 'tfjs';
+
 export interface TickBenchOptions {
   config: keyof typeof TICK_CONFIGS;
+  /** default `wasm` (the fast forward engine); `tfjs` times `runEpisode` on the chosen backend */
+  engine?: TickEngine;
+  /** path of the numpy peer's `bench_numpy.py`: run it for the same config right after and print the ratios */
+  numpy?: string;
   backend?: string;
   kernel?: KernelName;
   /** override the population sizes */
@@ -43,6 +64,8 @@ const round = (x: number): number => Number(x.toPrecision(4));
 export async function runTickBench(opts: TickBenchOptions, out: Out = stdout): Promise<Record<string, unknown>[]> {
   const shape = TICK_CONFIGS[opts.config];
   if (!shape) throw new Error(`--config must be paper or small, got '${String(opts.config)}'`);
+  const engine = opts.engine ?? 'wasm';
+  // the tfjs backend is only needed for tfjs timing (V_M init uses tfjs too, on any backend)
   const backend = await setupBackend(opts.backend);
   const A = shape.A;
   const B = shape.B;
@@ -59,12 +82,7 @@ export async function runTickBench(opts: TickBenchOptions, out: Out = stdout): P
       const rng = Rng.fromSeed(seed + 1, P);
       const x = rng.fillNormal(new Float32Array(T * P * A));
       const y = new Int32Array(T * P).map(() => rng.int(0, B));
-      const state = initState(config, { population: P, seed: seed + 1 });
-      const run = async (): Promise<void> => {
-        const r = runEpisode(params, config, { inputs: x, labels: y, steps: T, population: P }, { initialState: state, kernel });
-        await r.logits.data();
-        tf.dispose([r.logits, r.loss, r.correct]);
-      };
+      const { run, dispose, impl } = await episodeRunner(engine, config, params, P, x, y, T, seed + 1, kernel);
       await run(); // warm-up
       const wall: number[] = [];
       const cpu: number[] = [];
@@ -77,16 +95,15 @@ export async function runTickBench(opts: TickBenchOptions, out: Out = stdout): P
         wall.push(w);
         cpu.push((c.user + c.system) / 1e6);
       }
-      disposeState(state);
+      dispose();
       const ticks = A * B * P * mt * T;
       const w = median(wall);
       const c = median(cpu);
       const rec = {
-        bench: 'tfjs',
-        backend: backend.name,
-        simd: backend.simd,
+        bench: engine === 'wasm' ? 'vsml-engine' : 'tfjs',
+        backend: engine === 'wasm' ? 'wasm-engine' : backend.name,
         config: opts.config,
-        impl: kernel,
+        impl,
         P,
         A,
         B,
@@ -109,7 +126,79 @@ export async function runTickBench(opts: TickBenchOptions, out: Out = stdout): P
   } finally {
     disposeParams(params);
   }
+  if (opts.numpy) records.push(...compareWithNumpy(opts.numpy, opts.config, records, out));
   return records;
+}
+
+/** Builds the timed closure for one population size; state and data are prepared outside the timer. */
+async function episodeRunner(
+  engine: TickEngine,
+  config: ModelConfig,
+  params: ParamSet,
+  P: number,
+  x: Float32Array,
+  y: Int32Array,
+  T: number,
+  stateSeed: number,
+  kernel: KernelName,
+): Promise<{ run: () => Promise<void>; dispose: () => void; impl: string }> {
+  if (engine === 'wasm') {
+    const e = createForwardEngine({ ...config, population: P });
+    e.setParamsFlat(flattenParams(params, config));
+    e.initState(stateSeed);
+    const c0 = e.getState(0).c;
+    return {
+      impl: `fused-simd-${e.simd}`,
+      run: async () => {
+        e.setState(0, c0);
+        e.resetMessages();
+        e.runEpisode(x, y);
+      },
+      dispose: () => {},
+    };
+  }
+  const state = initState(config, { population: P, seed: stateSeed });
+  return {
+    impl: kernel,
+    run: async () => {
+      const r = runEpisode(params, config, { inputs: x, labels: y, steps: T, population: P }, { initialState: state, kernel });
+      await r.logits.data();
+      tf.dispose([r.logits, r.loss, r.correct]);
+    },
+    dispose: () => disposeState(state),
+  };
+}
+
+/** Runs the numpy peer for the same config and prints ratio records (ours / numpy fused), measured back to back. */
+function compareWithNumpy(script: string, config: string, ours: Record<string, unknown>[], out: Out): Record<string, unknown>[] {
+  let text: string;
+  try {
+    text = execFileSync('python3', [script, '--config', config], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    throw new Error(`--numpy: running python3 ${script} failed: ${(err as Error).message}`);
+  }
+  // bench_numpy.py prints one JSON object per run with a `results` list (fused and naive per P)
+  const peer = text
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .flatMap((l) => ((JSON.parse(l) as { results?: Record<string, unknown>[] }).results ?? []));
+  const fused = peer.filter((r) => r['impl'] === 'fused');
+  const ratios: Record<string, unknown>[] = [];
+  for (const r of ours) {
+    const p = fused.find((q) => q['P'] === r['P']);
+    if (!p) continue;
+    const rec = {
+      bench: 'ratio',
+      config,
+      P: r['P'],
+      ours: r['sub_lstm_ticks_per_s'],
+      numpy: p['sub_lstm_ticks_per_s'],
+      ratio: round(Number(r['sub_lstm_ticks_per_s']) / Number(p['sub_lstm_ticks_per_s'])),
+    };
+    ratios.push(rec);
+    out.write(`${JSON.stringify(rec)}\n`);
+  }
+  return ratios;
 }
 
 export function registerBench(program: Command): void {
@@ -119,18 +208,23 @@ export function registerBench(program: Command): void {
     .description('forward sub-LSTM ticks per second on the shapes of bench_numpy.py (one JSON line per shape)')
     .requiredOption('--config <name>', 'paper (A=784, B=10, P=1 and 16, 100 steps) | small (A=16, B=4, P=128, 200 steps)')
     .option('--backend <name>', BACKEND_HELP)
-    .option('--kernel <name>', 'dense tick kernel: fused | reference', 'fused')
+    .option('--engine <name>', 'wasm (the fast forward engine) | tfjs (runEpisode on --backend)', 'wasm')
+    .option('--kernel <name>', 'tfjs dense tick kernel: fused | reference', 'fused')
+    .option('--numpy <script>', 'path of bench_numpy.py: run it right after for the same config and print the ratios')
     .option('--P <sizes...>', 'override the population sizes')
     .option('--steps <n>', 'override the steps per episode', positiveInt('--steps'))
     .option('--micro-ticks <n>', 'micro ticks per step', positiveInt('--micro-ticks'), 2)
     .option('--repeats <n>', 'timed runs (the median is reported)', positiveInt('--repeats'), 3)
     .option('--seed <n>', 'seed of V_M, data and initial state', (v) => Number(v), 0)
     .action(
-      async (o: { config: string; backend?: string; kernel: string; P?: string[]; steps?: number; microTicks: number; repeats: number; seed: number }) => {
+      async (o: { config: string; engine: string; numpy?: string; backend?: string; kernel: string; P?: string[]; steps?: number; microTicks: number; repeats: number; seed: number }) => {
         if (o.config !== 'paper' && o.config !== 'small') throw new Error(`--config must be paper or small, got '${o.config}'`);
+        if (o.engine !== 'wasm' && o.engine !== 'tfjs') throw new Error(`--engine must be wasm or tfjs, got '${o.engine}'`);
         if (o.kernel !== 'fused' && o.kernel !== 'reference') throw new Error(`--kernel must be fused or reference, got '${o.kernel}'`);
         await runTickBench({
           config: o.config,
+          engine: o.engine,
+          ...(o.numpy ? { numpy: o.numpy } : {}),
           kernel: o.kernel,
           microTicks: o.microTicks,
           repeats: o.repeats,

@@ -84,7 +84,8 @@ export const errorInjection = op('errorInjection', (err: tf.Tensor, lab: tf.Tens
 /** Soft clip `b·tanh(y/b)` computed as `b·(2σ(2y/b) − 1)` (no Tanh kernel); identity when b is 0 or null. */
 export function boundLogits(y: tf.Tensor, bound: number | null): tf.Tensor {
   if (!bound) return y;
-  return tf.mul(tf.sub(tf.mul(tf.sigmoid(tf.mul(y, 2 / bound)), 2), 1), bound);
+  // exact tanh: the [E, C] logits are tiny, and 2σ(2x)−1 loses precision for small |y|/bound
+  return tf.mul(tf.tanh(tf.div(y, bound)), bound);
 }
 
 /** Logits `[E, C]` from the last layer's forward output `[E, C, M]`: slot `outputIdx`, bounded. */
