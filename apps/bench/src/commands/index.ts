@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { registerBench } from './bench.js';
 import { registerDemo } from './demo.js';
 import { registerInfo } from './info.js';
+import { registerReport } from './report.js';
 import { registerTrace } from './trace.js';
 
 /** Every command registers itself on the program; the order is the order of `vsml --help`. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerDemo, registerInfo, registerTrace, registerBench];
+export const commands: RegisterCommand[] = [registerDemo, registerInfo, registerReport, registerTrace, registerBench];
