@@ -1,3 +1,4 @@
+import { copyFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
@@ -9,4 +10,6 @@ export default defineConfig({
   shims: true,
   clean: true,
   sourcemap: true,
+  // the worker-thread entry of WorkerEvaluator is plain ESM and ships next to the bundles
+  onSuccess: async () => copyFileSync('src/es-worker.mjs', 'dist/es-worker.mjs'),
 });

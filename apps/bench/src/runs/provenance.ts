@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface Provenance {
   command: string;
@@ -15,8 +17,11 @@ export interface Provenance {
   createdAt: string;
 }
 
+/** The directory of this module: inside the checkout the CLI was built from, wherever the user runs it. */
+const MODULE_DIR = path.dirname(fileURLToPath(import.meta.url));
+
 /** The current git commit (`unknown` outside a checkout) and whether the tree has uncommitted changes. */
-export function gitCommit(cwd = process.cwd()): { commit: string; dirty: boolean | null } {
+export function gitCommit(cwd = MODULE_DIR): { commit: string; dirty: boolean | null } {
   try {
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd, stdio: ['ignore', 'pipe', 'ignore'] })
       .toString()

@@ -1,0 +1,142 @@
+/**
+ * `vsml metatest`: runs learners online on test streams (each predicts x_t before seeing y_t) and reports online
+ * accuracy curves and held-out accuracy, mean ± std over seeds: a VSML `V_M` checkpoint, the Meta RNN, and online
+ * Adam / SGD baselines at their official settings, all on the same streams. Suites come from the preset.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import * as mt from '@vsml/metatrain';
+import { buildReport } from '../report/build.js';
+import { createRunDir, finishRun, writeJsonAtomic } from '../runs/run-dir.js';
+import { loadPreset, MetatestSuiteSchema, type MetatestSuite } from '../config/presets.js';
+import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+
+export interface MetatestCliOptions {
+  preset?: string;
+  config?: string;
+  /** only these suites of the preset */
+  suite?: string[];
+  /** V_M checkpoint for the `vsml` learner */
+  vsml?: string;
+  /** checkpoint for the `meta-rnn` learner */
+  metaRnn?: string;
+  /** override the suites' learners / datasets / steps / seeds */
+  learners?: string[];
+  datasets?: string[];
+  steps?: number;
+  seeds?: number[];
+  backend?: string;
+  out?: string;
+  name?: string;
+  commandLine?: string;
+}
+
+/** Builds a learner by name (`vsml`, `meta-rnn`, `adam-mlp`, `sgd-linear@0.1`, ...). */
+export async function learnerByName(name: string, o: { vsml?: string; metaRnn?: string }): Promise<mt.Learner> {
+  if (name === 'vsml') {
+    if (!o.vsml) throw new Error("learner 'vsml' needs --vsml <V_M checkpoint>");
+    return mt.vsmlLearnerFromCheckpoint(o.vsml, { name: 'vsml', label: 'VSML (meta-learned)' });
+  }
+  if (name === 'meta-rnn') {
+    if (!o.metaRnn) throw new Error("learner 'meta-rnn' needs --meta-rnn <checkpoint>");
+    const ck = await mt.loadMetatrainTheta(o.metaRnn);
+    return mt.modelFromDescription(ck.model).learner(ck.theta, { name: 'meta-rnn', label: 'Meta RNN (LSTM 128)' });
+  }
+  const m = /^(adam|sgd)-(mlp|linear)(?:@([\d.e-]+))?$/.exec(name);
+  if (!m) throw new Error(`unknown learner '${name}'`);
+  const [, optimizer, model, lr] = m as unknown as [string, 'adam' | 'sgd', 'mlp' | 'linear', string | undefined];
+  const label = `online ${optimizer === 'adam' ? 'Adam' : 'SGD'} ${lr ?? mt.OFFICIAL_LR[optimizer]}, ${model === 'mlp' ? 'MLP 160' : 'linear'}`;
+  return mt.onlineLearner({ optimizer, model, name, label, ...(lr !== undefined ? { lr: Number(lr) } : {}) });
+}
+
+const pct = (s: { mean: number; std: number } | undefined): string => (s ? `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}` : '–');
+
+/** Runs the suites; returns the run directory. */
+export async function runMetatest(o: MetatestCliOptions, out: Out = stdout): Promise<string> {
+  const commandLine = o.commandLine ?? `vsml ${process.argv.slice(2).join(' ')}`;
+  const { preset, source } = loadPreset(o);
+  if (!preset.metatest) throw new Error(`${source} has no 'metatest' section`);
+  let suites: MetatestSuite[] = preset.metatest.suites.filter((s) => !o.suite || o.suite.includes(s.name));
+  if (suites.length === 0) throw new Error(`no suite named ${o.suite?.join(', ')} in ${source}`);
+  suites = suites.map((s) =>
+    MetatestSuiteSchema.parse({
+      ...s,
+      ...(o.learners ? { learners: o.learners } : {}),
+      ...(o.datasets ? { datasets: o.datasets } : {}),
+      ...(o.steps ? { steps: o.steps } : {}),
+      ...(o.seeds ? { seeds: o.seeds } : {}),
+    }),
+  );
+  const run = createRunDir({
+    command: 'metatest',
+    name: o.name ?? (o.vsml ? path.basename(path.dirname(path.resolve(o.vsml))) : 'baselines'),
+    seed: suites[0]!.seeds[0]!,
+    config: { suites, vsml: o.vsml ?? null, metaRnn: o.metaRnn ?? null },
+    ...(o.out ? { out: o.out } : {}),
+    ...(o.backend ? { backend: o.backend } : {}),
+  });
+  const backend = await setupBackend(o.backend);
+  run.info.backend = backend.name;
+  writeJsonAtomic(run.file('run.json'), run.info);
+  fs.mkdirSync(run.file('results'), { recursive: true });
+  out.write(`run directory: ${run.dir}\n`);
+  const table: string[] = [];
+  for (const suite of suites) {
+    table.push(`\n${suite.name}: ${JSON.stringify(suite.preprocess)}, ${suite.steps} steps, seeds ${suite.seeds.join(',')}`);
+    table.push(['learner', ...suite.datasets.flatMap((d) => [`${d} @100`, `${d} @${suite.steps}`])].join(' | '));
+    for (const name of suite.learners) {
+      const learner = await learnerByName(name, o);
+      const cells: string[] = [];
+      for (const dataset of suite.datasets) {
+        const preprocess = name === 'meta-rnn' && suite.metaRnnPadClasses ? { ...suite.preprocess, padClasses: suite.metaRnnPadClasses } : suite.preprocess;
+        const t0 = Date.now();
+        const r = await mt.metaTest({
+          learner,
+          dataset,
+          preprocess,
+          steps: suite.steps,
+          seeds: suite.seeds,
+          testEvery: suite.testEvery,
+          testCount: suite.testCount,
+          command: commandLine,
+        });
+        // one plot per (dataset, suite): the suite's preprocessing is part of the task
+        const result = { ...r, dataset: `${dataset} ${suite.name}` };
+        writeJsonAtomic(path.join(run.file('results'), `${suite.name}-${name}-${dataset}.json`), result);
+        cells.push(pct(r.summary['online@100']), pct(r.summary[`online@${suite.steps}`] ?? r.summary['online']));
+        out.write(`${suite.name} ${name} ${dataset}: online@100 ${pct(r.summary['online@100'])} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+      }
+      table.push([learner.label, ...cells].join(' | '));
+    }
+  }
+  out.write(`${table.join('\n')}\n`);
+  fs.writeFileSync(run.file('summary.txt'), `${table.join('\n')}\n`);
+  finishRun(run, 'completed');
+  await buildReport([run.dir], run.dir, 'vsml metatest');
+  out.write(`report: ${run.file('report.html')}\n`);
+  return run.dir;
+}
+
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+export function registerMetatest(program: Command): void {
+  program
+    .command('metatest')
+    .description('meta-test learners (a V_M checkpoint, the Meta RNN, online Adam/SGD) on test streams')
+    .option('--preset <name>', 'preset data file (quick | paper)', 'quick')
+    .option('--config <file>', 'JSON merged over the preset')
+    .option('--suite <names>', 'comma-separated suites of the preset (default: all)', list)
+    .option('--vsml <file>', 'V_M checkpoint for the vsml learner')
+    .option('--meta-rnn <file>', 'Meta RNN checkpoint for the meta-rnn learner')
+    .option('--learners <names>', 'comma-separated learners (vsml, meta-rnn, adam-mlp, adam-linear, sgd-mlp, sgd-linear[@lr])', list)
+    .option('--datasets <names>', 'comma-separated datasets (mnist, fashion_mnist, idx:<dir>, ...)', list)
+    .option('--steps <n>', 'steps per online episode', positiveInt('--steps'))
+    .option('--seeds <list>', 'comma-separated seeds (at least 5)', (v) => list(v).map(Number))
+    .option('--name <name>', 'run name')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--out <dir>', 'run directory')
+    .action(async (o: MetatestCliOptions) => {
+      await runMetatest(o);
+    });
+}

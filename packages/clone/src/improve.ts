@@ -1,0 +1,241 @@
+/**
+ * Improving a cloned learning algorithm (App. B, Fig. 9; Table 2): sep-CMA-ES of `@vsml/evolve` on the cloned V_M,
+ * fitness = the loss of the learner after a long unrolled episode on MNIST (train split).
+ *
+ * - Search space: every V_M entry (`params: 'all'`) or only the biases and messengers (`'biases'`: lstm.b, fwd.*,
+ *   bwd.*), around x0 = the clone, σ0 = 0.1 (Table 2).
+ * - Fitness of a candidate: the learner (the clone's meta-test step: inner batch with state averaging, state clip)
+ *   runs `steps` online steps; fitness = mean online cross-entropy over the last `fitnessWindow` fraction of the steps
+ *   (the loss "after" the episode, measured prequentially so that no extra held-out data is needed).
+ * - Common random numbers: every candidate of generation g sees the same episode (data and initial state from g),
+ *   different generations see different episodes. Minimisation; only ranks enter CMA-ES.
+ * - Resumable: the CMA-ES state (with its generator) and the history go into a `train` checkpoint.
+ */
+import { tf, initState, paramLayout, prepareModel, disposePreparedModel, unflattenParams, disposeParams, disposeState, type CheckpointInput, type ModelConfig, type Provenance, type VlState } from '@vsml/core';
+import { openEpisodeSampler, type EpisodeSampler } from '@vsml/datasets';
+import { CmaEs } from '@vsml/evolve';
+import { Rng } from '@vsml/rng';
+import { assertCloningDataset, cloneModelConfig, EmulationSchema, ImproveSchema, parseWith, type Emulation, type EmulationInput, type ImproveInput, type ImproveSpec } from './config.js';
+import { CloneError } from './errors.js';
+import { cloneStep, tidy } from './loop.js';
+import { vmCheckpoint } from './vm.js';
+
+/** The `optimizer.format` of an improve `train` checkpoint. */
+export const IMPROVE_CHECKPOINT_FORMAT = 'vsml-clone/improve';
+
+/** One generation of the search. */
+export interface ImproveRecord {
+  readonly kind: 'improve';
+  readonly generation: number;
+  /** fitness of the unchanged clone on this generation's episode */
+  readonly baseline: number;
+  /** fitness of the current mean (before this generation's update) on this generation's episode */
+  readonly meanFitness: number;
+  readonly best: number;
+  readonly median: number;
+  readonly worst: number;
+  readonly sigma: number;
+  readonly elapsedMs: number;
+}
+
+/** Options of {@link improveClone}. */
+export interface ImproveOptions {
+  /** the cloned V_M (flat, layout order) */
+  readonly vm: Float32Array;
+  readonly model?: Record<string, unknown>;
+  readonly emulation?: Emulation | EmulationInput;
+  readonly spec?: ImproveSpec | ImproveInput;
+  /** continue from a `train` checkpoint of this function (its `optimizer` field) */
+  readonly resume?: { readonly optimizer?: unknown };
+  readonly provenance?: Partial<Provenance>;
+  readonly loadOptions?: Parameters<typeof openEpisodeSampler>[1];
+  readonly onGeneration?: (r: ImproveRecord) => void | Promise<void>;
+  readonly onCheckpoint?: (c: CheckpointInput, info: { generation: number; final: boolean }) => void | Promise<void>;
+  readonly onProgress?: (p: { generation: number; generations: number; candidate: number; candidates: number; elapsedMs: number }) => void | Promise<void>;
+  readonly shouldStop?: () => boolean;
+}
+
+/** What {@link improveClone} returns. */
+export interface ImproveResult {
+  /** V_M at the final CMA-ES mean (the improved learning algorithm) */
+  readonly vm: Float32Array;
+  /** the best candidate seen (on its own generation's episode) */
+  readonly best: Float32Array;
+  readonly bestFitness: number;
+  readonly history: readonly ImproveRecord[];
+  readonly model: ModelConfig;
+  readonly stopped: boolean;
+}
+
+interface ImproveState {
+  readonly format: typeof IMPROVE_CHECKPOINT_FORMAT;
+  readonly version: 1;
+  readonly generation: number;
+  readonly cmaes: unknown;
+  readonly history: ImproveRecord[];
+  readonly indices: number[];
+}
+
+/** Flat-vector indices of the searched entries of V_M. */
+export function searchIndices(config: ModelConfig, which: ImproveSpec['params']): number[] {
+  const out: number[] = [];
+  for (const s of paramLayout(config)) {
+    if (which === 'biases' && s.base === 'lstm.w') continue;
+    for (let i = 0; i < s.size; i++) out.push(s.offset + i);
+  }
+  return out;
+}
+
+/** The fitness episode of one generation: its data in segments of `segment` steps, and the initial-state seed. */
+export interface FitnessEpisode {
+  readonly segment: number;
+  /** data of segment k: x `[segment·B·D]`, y `[segment·B]` */
+  data(k: number): { readonly x: Float32Array; readonly y: Int32Array };
+  readonly stateSeed: number;
+}
+
+/**
+ * Fitness of one V_M on one episode: mean online cross-entropy over the last `window` fraction of the steps.
+ * Exported for tests and for evaluating a V_M outside the search.
+ */
+export function fitnessOf(vm: Float32Array, config: ModelConfig, ep: FitnessEpisode, spec: Pick<ImproveSpec, 'steps' | 'innerBatch' | 'fitnessWindow' | 'errorScale' | 'chunkRows'>): number {
+  const B = spec.innerBatch;
+  const D = config.layers[0]!.in;
+  const C = config.layers[config.layers.length - 1]!.out;
+  const T = spec.steps;
+  const from = T - Math.max(1, Math.round(T * spec.fitnessWindow));
+  const params = unflattenParams(config, vm);
+  const model = prepareModel(params, config);
+  let state: VlState = initState(config, { population: 1, innerBatch: B, seed: ep.stateSeed });
+  let acc: tf.Tensor = tf.scalar(0);
+  let seg = ep.data(0);
+  try {
+    for (let t = 0; t < T; t++) {
+      const prev = state;
+      const a = acc;
+      const off = t % ep.segment;
+      if (off === 0 && t > 0) seg = ep.data(t / ep.segment);
+      const r = tidy(() => {
+        const x = tf.tensor2d(seg.x.subarray(off * B * D, (off + 1) * B * D), [B, D]);
+        const y = tf.tensor1d(seg.y.subarray(off * B, (off + 1) * B), 'int32');
+        const s = cloneStep(model, prev, x, y, { errorScale: spec.errorScale, chunkRows: spec.chunkRows });
+        const ce = t >= from ? tf.mean(tf.neg(tf.sum(tf.mul(tf.oneHot(y, C).toFloat(), tf.logSoftmax(s.logits)), -1))) : tf.scalar(0);
+        return { state: s.state, acc: tf.add(a, ce) };
+      });
+      state = r.state;
+      acc = r.acc;
+      a.dispose();
+      disposeState(prev, state);
+    }
+    const v = acc.dataSync()[0]! / (T - from);
+    return Number.isFinite(v) ? v : Number.POSITIVE_INFINITY;
+  } finally {
+    acc.dispose();
+    disposeState(state);
+    disposePreparedModel(model);
+    disposeParams(params);
+  }
+}
+
+/**
+ * Runs sep-CMA-ES around a cloned V_M (see the module comment). Needs an initialised tfjs backend.
+ * @throws CloneError FORBIDDEN_DATASET, BAD_CONFIG, CHECKPOINT_MISMATCH
+ */
+export async function improveClone(opts: ImproveOptions): Promise<ImproveResult> {
+  const spec = parseWith(ImproveSchema, opts.spec ?? {}, 'improve');
+  const emulation = parseWith(EmulationSchema, opts.emulation ?? {}, 'emulation');
+  void emulation;
+  assertCloningDataset(spec.dataset, 'improve');
+  const sampler: EpisodeSampler = openEpisodeSampler(
+    { dataset: spec.dataset, split: 'train', population: 1, length: Math.min(spec.segment, spec.steps), batch: spec.innerBatch, seed: spec.seed, preprocess: spec.preprocess },
+    opts.loadOptions ?? {},
+  );
+  const config = cloneModelConfig(opts.model ?? {}, [sampler.dim, ...spec.hidden, sampler.numClasses]);
+  const indices = searchIndices(config, spec.params);
+  const base = Float32Array.from(opts.vm);
+  if (base.length !== paramLayout(config).reduce((a, s) => a + s.size, 0)) {
+    throw new CloneError('SHAPE_MISMATCH', `improveClone: V_M has ${base.length} entries, the model needs ${paramLayout(config).reduce((a, s) => a + s.size, 0)}`);
+  }
+  const compose = (sub: Float64Array): Float32Array => {
+    const v = Float32Array.from(base);
+    indices.forEach((j, i) => (v[j] = sub[i]!));
+    return v;
+  };
+  let es: CmaEs;
+  let generation = 0;
+  const history: ImproveRecord[] = [];
+  const st = opts.resume?.optimizer as Partial<ImproveState> | undefined;
+  if (st) {
+    if (st.format !== IMPROVE_CHECKPOINT_FORMAT || !Array.isArray(st.indices) || st.indices.length !== indices.length) {
+      throw new CloneError('CHECKPOINT_MISMATCH', `improve resume: not an improve checkpoint of this search space (format ${String(st.format)})`);
+    }
+    es = CmaEs.fromJSON(st.cmaes);
+    generation = st.generation ?? 0;
+    history.push(...(st.history ?? []));
+  } else {
+    es = new CmaEs({ x0: Float64Array.from(indices, (j) => base[j]!), sigma0: spec.sigma0, seed: spec.seed, popSize: spec.popSize, diagonal: true });
+  }
+  const t0 = Date.now();
+  const provenance = (extra: Record<string, unknown>): Provenance => ({ command: 'improveClone', seed: spec.seed, ...opts.provenance, ...extra });
+  const checkpoint = async (final: boolean): Promise<void> => {
+    if (!opts.onCheckpoint) return;
+    const state: ImproveState = { format: IMPROVE_CHECKPOINT_FORMAT, version: 1, generation, cmaes: es.toJSON(), history, indices };
+    const c = vmCheckpoint(compose(es.mean), config, provenance({ generation }));
+    await opts.onCheckpoint({ ...c, kind: 'train', optimizer: state, rng: null, step: generation }, { generation, final });
+  };
+  let stopped = false;
+  let best: { x: Float32Array; f: number } = { x: base, f: Number.POSITIVE_INFINITY };
+  while (generation < spec.generations) {
+    const g = generation;
+    const segLen = sampler.config.length;
+    const nSeg = Math.ceil(spec.steps / segLen);
+    const cache = new Map<number, { x: Float32Array; y: Int32Array }>();
+    const ep: FitnessEpisode = {
+      segment: segLen,
+      data: (k) => {
+        let d = cache.get(k);
+        if (!d) {
+          const e = sampler.episode(g * nSeg + k);
+          d = { x: e.x, y: e.y };
+          if (nSeg <= 20) cache.set(k, d);
+        }
+        return d;
+      },
+      stateSeed: Rng.fromSeed(spec.seed, 0x494d50, g).int(0, 2 ** 31),
+    };
+    const xs = es.ask();
+    const fit: number[] = [];
+    for (let i = 0; i < xs.length; i++) {
+      fit.push(fitnessOf(compose(xs[i]!), config, ep, spec));
+      await opts.onProgress?.({ generation: g, generations: spec.generations, candidate: i + 1, candidates: xs.length, elapsedMs: Date.now() - t0 });
+    }
+    const baseline = fitnessOf(base, config, ep, spec);
+    const meanFitness = fitnessOf(compose(es.mean), config, ep, spec);
+    es.tell(xs, fit);
+    const sorted = [...fit].sort((a, b) => a - b);
+    const ib = fit.indexOf(sorted[0]!);
+    if (sorted[0]! < best.f) best = { x: compose(xs[ib]!), f: sorted[0]! };
+    const rec: ImproveRecord = {
+      kind: 'improve',
+      generation: g,
+      baseline,
+      meanFitness,
+      best: sorted[0]!,
+      median: sorted[Math.floor(sorted.length / 2)]!,
+      worst: sorted[sorted.length - 1]!,
+      sigma: es.sigma,
+      elapsedMs: Date.now() - t0,
+    };
+    history.push(rec);
+    generation++;
+    await opts.onGeneration?.(rec);
+    if (spec.checkpointEvery > 0 && generation % spec.checkpointEvery === 0 && generation < spec.generations) await checkpoint(false);
+    if (opts.shouldStop?.()) {
+      stopped = true;
+      await checkpoint(false);
+      break;
+    }
+  }
+  if (!stopped) await checkpoint(true);
+  return { vm: compose(es.mean), best: best.x, bestFitness: best.f, history, model: config, stopped };
+}
