@@ -5,7 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MetatrainError } from './errors.js';
 
 interface WasmMemory {
@@ -32,7 +33,8 @@ const WASM_NAME = 'vsml-grad.wasm';
 let wasmModule: object | null = null;
 
 function findWasm(): string {
-  const here = __dirname;
+  // import.meta.url works in native ESM, tsup's CJS shim and swc's CommonJS rewrite under jest
+  const here = dirname(fileURLToPath(import.meta.url));
   const dirs = [here, resolve(here, '../assembly/build'), resolve(here, '../../assembly/build')];
   const look = (): string | undefined => dirs.map((d) => join(d, WASM_NAME)).find((p) => existsSync(p));
   let found = look();

@@ -30,6 +30,10 @@ export interface MetatrainCliOptions {
   quiet?: boolean;
   /** command line to record (default: process.argv) */
   commandLine?: string;
+  /** programmatic use: abort the run (it checkpoints and stops, resumable) */
+  signal?: AbortSignal;
+  /** programmatic use: called after every meta-step */
+  onStep?: (step: number) => void;
 }
 
 /** Applies the command-line overrides to a preset section. */
@@ -125,6 +129,7 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
   const progress = createProgress('metatrain', section.outer.steps, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
   const ac = new AbortController();
   const onSignal = () => ac.abort();
+  o.signal?.addEventListener('abort', onSignal);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   if (resumeFrom) out.write(`resuming ${run.dir} from step ${resumeStep}\n`);
@@ -142,7 +147,10 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
       command: commandLine,
       signal: ac.signal,
       onMetrics: (r) => log.append(r),
-      onProgress: (p) => progress.update(p.step, { loss: p.lossAvg, 's/step': p.secondsPerStep }),
+      onProgress: (p) => {
+        progress.update(p.step, { loss: p.lossAvg, 's/step': p.secondsPerStep });
+        o.onStep?.(p.step);
+      },
       onMetaTest: (r, step) => {
         writeJsonAtomic(path.join(run.file('metatests'), `${r.learner}-${r.dataset}-step${String(step).padStart(6, '0')}.json`), r);
       },

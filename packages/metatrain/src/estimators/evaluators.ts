@@ -12,7 +12,8 @@
  * core's forward WASM engine can be put behind the same {@link Evaluator} interface.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { tf } from '@vsml/core';
 import { PopulationEvaluator } from '@vsml/evolve';
 import { MetatrainError } from '../errors.js';
@@ -147,8 +148,8 @@ export interface WorkerEvaluatorOptions extends WorkerContext {
 
 /** The built worker module of this package, or null when the package has not been built. */
 export function defaultWorkerModule(): string | null {
-  // __dirname: dist/ in the built package (tsup shim for ESM), src/estimators under jest
-  const here = __dirname;
+  // dist/ in the built package, src/estimators under jest (import.meta.url works in ESM, CJS and both jest modes)
+  const here = dirname(fileURLToPath(import.meta.url));
   for (const p of [join(here, 'es-worker.mjs'), join(here, '../../dist/es-worker.mjs'), join(here, '../dist/es-worker.mjs')]) {
     if (existsSync(p)) return p;
   }
