@@ -3,6 +3,9 @@
  * accuracy. With a fresh (untrained) V_M the learner is at chance; pass `--checkpoint` to use a trained one.
  * Synthetic task: per episode, `classes` Gaussian prototypes in R^inputs; each step shows a prototype plus noise.
  */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { Rng } from '@vsml/rng';
 import {
@@ -20,6 +23,7 @@ import {
   type ParamSet,
 } from '@vsml/core';
 import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+import { runMetatest } from './metatest.js';
 
 export interface DemoOptions {
   steps?: number;
@@ -93,10 +97,39 @@ export async function runDemo(opts: DemoOptions = {}, out: Out = stdout): Promis
   }
 }
 
+/** The pretrained V_M shipped with the CLI (produced by `vsml metatrain --preset quick`, provenance inside). */
+export function shippedCheckpoints(): { vsml: string | null } {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [path.resolve(here, '../checkpoints'), path.resolve(here, '../../checkpoints')]) {
+    const vsml = path.join(dir, 'vsml-scratch.vm.json');
+    if (fs.existsSync(vsml)) return { vsml };
+  }
+  return { vsml: null };
+}
+
+/**
+ * The main job (`pnpm start`): meta-tests the shipped pretrained V_M on MNIST and Fashion-MNIST test streams against
+ * online Adam / SGD (the `demo` suite of the quick preset), prints the table and writes the report. Without a shipped
+ * checkpoint (or with `--synthetic`) it runs the synthetic episode of an untrained model instead.
+ */
+export async function runMainJob(o: DemoOptions & { synthetic?: boolean; out?: string }, out: Out = stdout): Promise<void> {
+  const { vsml } = shippedCheckpoints();
+  if (o.synthetic || !vsml) {
+    if (!vsml) out.write('no shipped V_M checkpoint found: running the synthetic demo of an untrained model\n');
+    await runDemo(o, out);
+    return;
+  }
+  const ck = JSON.parse(fs.readFileSync(vsml, 'utf8')) as { provenance?: { command?: string; commit?: string; seed?: number } };
+  out.write(`shipped V_M: ${vsml}\n  made by: ${ck.provenance?.command ?? '?'} (seed ${ck.provenance?.seed ?? '?'}, commit ${ck.provenance?.commit ?? '?'})\n`);
+  await runMetatest({ preset: 'quick', suite: ['demo'], vsml, name: 'demo', ...(o.backend ? { backend: o.backend } : {}), ...(o.out ? { out: o.out } : {}) }, out);
+}
+
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('build a VSML model and run a short meta-test episode on synthetic data, printing per-step accuracy')
+    .description('the main job: meta-test the shipped pretrained V_M on MNIST and Fashion-MNIST against online Adam/SGD (--synthetic: an untrained model on synthetic data)')
+    .option('--synthetic', 'run the synthetic episode of an untrained (or --checkpoint) model instead')
+    .option('--out <dir>', 'run directory of the meta-test')
     .option('--steps <n>', 'steps per episode', positiveInt('--steps'), 40)
     .option('--population <n>', 'parallel episodes', positiveInt('--population'), 8)
     .option('--inputs <n>', 'input size', positiveInt('--inputs'), 16)
@@ -105,7 +138,7 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'seed of V_M, data and initial state', (v) => Number(v), 0)
     .option('--checkpoint <file>', 'use V_M from a checkpoint (any input size / class count)')
     .option('--backend <name>', BACKEND_HELP)
-    .action(async (o: DemoOptions) => {
-      await runDemo(o);
+    .action(async (o: DemoOptions & { synthetic?: boolean; out?: string }) => {
+      await runMainJob(o);
     });
 }
