@@ -126,6 +126,11 @@ export type { EpisodeData, EpisodeOptions, EpisodeResult, LabelArray } from './e
 export { createForwardEngine, ForwardEngine, ENGINE_UNSUPPORTED, relaxedSimdAvailable } from './engine/index.js';
 export type { ForwardEngineOptions, ForwardEngineOnlyOptions, EngineEpisodeResult, SimdMode, SimdVariant } from './engine/index.js';
 
+// --- meta-test results ---
+/** The result format of every meta-test (read by the CLI's report). */
+export { MetaTestResultSchema } from './results.js';
+export type { MetaTestResult } from './results.js';
+
 // --- checkpoints ---
 /** Self-describing JSON checkpoints, written atomically. */
 export {

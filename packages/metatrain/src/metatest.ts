@@ -16,6 +16,7 @@
  * Means and standard deviations are over seeds; std is the population std (ddof = 0, numpy's default).
  * `metaTest` returns the JSON object that `apps/bench` stores in `results/` (`MetaTestResultSchema` there).
  */
+import { MetaTestResultSchema, type MetaTestResult } from '@vsml/core';
 import { evaluationSet, loadDataset, openEpisodeSampler, type PreprocessSpecInput } from '@vsml/datasets';
 import { z } from 'zod';
 import { MetatrainError, parseConfig } from './errors.js';
@@ -89,26 +90,9 @@ export interface Learner {
   runEpisodes(batch: EpisodeBatch, opts: RunEpisodesOptions): Promise<LearnerRun>;
 }
 
-const Stat = z.strictObject({ mean: z.number(), std: z.number() });
-
-/** The result JSON (the same shape as `MetaTestResultSchema` of apps/bench/src/report/results.ts). */
-export const MetaTestResultSchema = z.strictObject({
-  kind: z.literal('vsml-metatest'),
-  version: z.literal(1),
-  learner: z.string(),
-  label: z.string(),
-  dataset: z.string(),
-  steps: z.number().int().positive(),
-  seeds: z.array(z.number().int()),
-  onlineAccuracy: z.strictObject({ mean: z.array(z.number()), std: z.array(z.number()) }),
-  testAccuracy: z.strictObject({ steps: z.array(z.number()), mean: z.array(z.number()), std: z.array(z.number()) }).nullable(),
-  summary: z.record(z.string(), Stat),
-  vmCount: z.number().int().nullable(),
-  vlCount: z.number().int().nullable(),
-  command: z.string(),
-});
-/** One meta-test result (one learner on one dataset). */
-export type MetaTestResult = z.infer<typeof MetaTestResultSchema>;
+/** The result JSON: one schema for every package, defined in core. */
+export { MetaTestResultSchema };
+export type { MetaTestResult };
 
 /** The data side of a meta-test (strict; JSON-able). */
 export const MetaTestConfigSchema = z.strictObject({
