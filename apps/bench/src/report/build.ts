@@ -11,7 +11,9 @@ import { learningCurveSpec, renderSvg, testAccuracySpec, trainingCurveSpec } fro
 import { reportHtml, resultsTableHtml, type ReportSection, type ResultRow } from './html.js';
 import { readResults, readRunMetrics, type MetaTestResult } from './results.js';
 
-const pct = (s: { mean: number; std: number } | undefined) => (s ? `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}` : '–');
+/** Accuracies as percentages, losses as they are. */
+const fmtStat = (key: string, s: { mean: number; std: number } | undefined) =>
+  !s ? '–' : /loss/i.test(key) ? `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)}` : `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}`;
 
 /** Groups of training metrics plotted together (same scale). */
 const METRIC_GROUPS: { title: string; match: RegExp; log: boolean }[] = [
@@ -79,12 +81,12 @@ export async function buildReport(runDirs: readonly string[], outDir: string, ti
     dataset: r.dataset,
     vm: r.vmCount,
     vl: r.vlCount,
-    cells: Object.fromEntries(columns.map((c) => [c, pct(r.summary[c])])),
+    cells: Object.fromEntries(columns.map((c) => [c, fmtStat(c, r.summary[c])])),
     command: r.command,
   }));
   const html = reportHtml({
     title,
-    subtitle: `Built ${new Date().toISOString()} from ${runDirs.length} run director${runDirs.length === 1 ? 'y' : 'ies'}. Accuracies in %, mean ± std over seeds.`,
+    subtitle: `Built ${new Date().toISOString()} from ${runDirs.length} run director${runDirs.length === 1 ? 'y' : 'ies'}. Accuracies in %, losses in nats, mean ± std over seeds.`,
     table: resultsTableHtml(rows, columns),
     sections,
     provenance: provenance.join('\n\n'),

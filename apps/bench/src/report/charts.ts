@@ -39,7 +39,7 @@ export function learningCurveSpec(results: readonly MetaTestResult[], dataset: s
         mark: { type: 'area', opacity: 0.2 },
         encoding: { x, y: { field: 'lo', type: 'quantitative', title: 'online accuracy', scale: { domain: [0, 1] } }, y2: { field: 'hi' }, color: { field: 'learner', type: 'nominal' } },
       },
-      { mark: { type: 'line' }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color: { field: 'learner', type: 'nominal' } } },
+      { mark: { type: 'line' }, encoding: { x, y: { field: 'mean', type: 'quantitative' }, color: { field: 'learner', type: 'nominal', legend: { labelLimit: 320 } } } },
     ],
   };
 }
