@@ -66,6 +66,8 @@ export const LossWeightsSchema = z.strictObject({
   hold: z.number().nonnegative().default(1),
   /** the other message slots (must be 0, so that every layer sees messages in the injection format) */
   zeroSlots: z.number().nonnegative().default(0.1),
+  /** sub-RNN stages with `groupSize` > 1: the group-mean update vs the group-mean target (units of η) */
+  groupUpdate: z.number().nonnegative().default(0),
 });
 /** Validated loss weights. */
 export type LossWeights = z.infer<typeof LossWeightsSchema>;
@@ -92,10 +94,13 @@ export const RandomDataSchema = z.strictObject({
   errStd: posRange.default([0.02, 1]),
   /** fraction of (row, step) pairs whose reverse tick gets e = 0 exactly (nothing to learn: must hold still) */
   errZero: z.number().min(0).max(1).default(0.1),
-  /** stored w ~ N(0, wStd²) in stored units (w = scale·stored) on (re)initialisation */
-  wStd: z.number().nonnegative().default(0.5),
-  /** stored b ~ N(0, bStd²) in stored units */
-  bStd: z.number().nonnegative().default(0.1),
+  /**
+   * stored w ~ N(0, σ²) in stored units (w = scale·stored) on (re)initialisation, σ log-uniform in this range per row
+   * (small σ: the weights of a fresh network, 20·N(0, 1/I); large: a network that has learned)
+   */
+  wStd: posRange.default([0.5, 0.5]),
+  /** stored b ~ N(0, σ²) in stored units, σ log-uniform in this range */
+  bStd: posRange.default([0.1, 0.1]),
   /** other random cell dims as `initState` with σ = 1/sqrt(I), I log-uniform in this fan-in range */
   fanIn: posRange.default([10, 1000]),
 });
@@ -108,7 +113,8 @@ export type RandomData = z.infer<typeof RandomDataSchema>;
  * step); `resetFraction` of the pool is re-initialised before every iteration, so the pool holds sub-RNNs of every age
  * (the stationary regime) while the stored w, b stay near their sampled distribution.
  */
-export const SubRnnStageSchema = z.strictObject({
+export const SubRnnStageSchema = z
+  .strictObject({
   kind: z.literal('subrnn'),
   name: z.string().min(1),
   iterations: nonNegInt,
@@ -120,6 +126,12 @@ export const SubRnnStageSchema = z.strictObject({
   resetFraction: z.number().min(0).max(1).default(0.1),
   /** steps without loss after a (re)initialisation, before the row enters the loss */
   warmup: nonNegInt.default(0),
+  /**
+   * rows per group: before every step the state is averaged over each group of rows (as the inner batch is at
+   * meta-test), and `loss.groupUpdate` compares the group-mean update with the group-mean target, so errors that do
+   * not average out over a batch (systematic ones) weigh more; `batch` must be a multiple (1 = independent rows)
+   */
+  groupSize: posInt.default(1),
   data: RandomDataSchema.prefault({}),
   loss: LossWeightsSchema.prefault({}),
   optimizer: OptimizerSchema.prefault({}),
@@ -127,7 +139,8 @@ export const SubRnnStageSchema = z.strictObject({
   logEvery: posInt.default(25),
   /** checkpoint every this many iterations (0: only at the end of the stage) */
   checkpointEvery: nonNegInt.default(500),
-});
+  })
+  .refine((s) => s.batch % s.groupSize === 0, { message: 'batch must be a multiple of groupSize', path: ['groupSize'] });
 /** A validated sub-RNN stage. */
 export type SubRnnStage = z.infer<typeof SubRnnStageSchema>;
 
@@ -173,6 +186,27 @@ export const NetworkStageSchema = z.strictObject({
    */
   targets: z.enum(['global', 'local']).default('global'),
   /**
+   * Where a (re)started learner's weights come from: `state` = the fresh `initState` (w ~ 20·N(0, 1/I)); `sgd` = the
+   * emulated network trained by SGD (the rule, batch B) for a uniform random number of steps in [0, maxSteps] on its
+   * own stream, so the clone sees the weight magnitudes of a network that has learned.
+   */
+  initWeights: z
+    .discriminatedUnion('kind', [z.strictObject({ kind: z.literal('state') }), z.strictObject({ kind: z.literal('sgd'), maxSteps: posInt })])
+    .default({ kind: 'state' }),
+  /**
+   * Rehearsal of the random sub-RNN task: each iteration also adds `weight ×` the sub-RNN loss of a persistent pool
+   * of `batch` random sub-RNNs (one window of `window` steps), so that the clone keeps the rule on the whole range of
+   * inputs, errors and weights while it adapts to network statistics (0 = off).
+   */
+  rehearsal: z
+    .strictObject({
+      weight: z.number().nonnegative().default(0),
+      batch: posInt.default(256),
+      window: posInt.default(2),
+      data: RandomDataSchema.prefault({}),
+    })
+    .prefault({}),
+  /**
    * Divide each layer's fwd / bwd / update errors by the RMS of their targets in the step (zero gradient), so that
    * the loss measures relative errors: hidden-layer errors are much smaller than the output's, and would otherwise
    * barely enter the loss.
@@ -209,7 +243,10 @@ export const MetaTestSchema = z.strictObject({
   evalEvery: posInt.default(100),
   /** test images (the first `evalCount` of the test split) */
   evalCount: posInt.default(1000),
-  /** the injected error is errorScale·(softmax − onehot) */
+  /**
+   * the clone's injected error is errorScale·(softmax − onehot): a learning-rate knob of the clone only (e.g. the
+   * inverse of its measured update gain, `calibrateClone`); the SGD baseline always runs the rule's nominal rates
+   */
   errorScale: z.number().positive().default(1),
   /** rows per tensor chunk inside a tick (memory bound on wasm) */
   chunkRows: posInt.default(16),

@@ -253,10 +253,11 @@ export async function runCurriculum(opts: CurriculumOptions): Promise<Curriculum
           const stream = openNetworkStream(net, seed);
           const config = cloneModelConfig(preset.model, stageSizes(net, stream.dim, stream.classes), { innerBatchMerge: refConfig.innerBatchMerge });
           const learners = initLearners(config, net, seed);
+          const rehearsal = net.rehearsal.weight > 0 ? { pool: emptyPool(net.rehearsal.batch, refConfig.slowSize), config: cloneModelConfig(preset.model, [1, 1]) } : undefined;
           try {
             for (let it = startIt; it < net.iterations; it++) {
               adam.setLr(scheduledLr(net.optimizer, it, net.iterations));
-              const m = await networkIteration(flatVar, (g) => adam.apply(g), learners, stream, it, config, preset.emulation, net, seed);
+              const m = await networkIteration(flatVar, (g) => adam.apply(g), learners, stream, it, config, preset.emulation, net, seed, rehearsal);
               stepsDone++;
               await report(cb, stage, si, it, stepsDone, t0, m, preset.curriculum.length);
               if (net.checkpointEvery > 0 && (it + 1) % net.checkpointEvery === 0 && it + 1 < net.iterations) await checkpoint(it + 1, false);

@@ -86,6 +86,11 @@ export { vmFromCheckpoint, vmCheckpoint } from './vm.js';
 export { metaTestClone, summariseRuns } from './metatest.js';
 export type { MetaTestOptions, MetaTestResult, MetaTestRun, MetaTestProgress, Stat } from './metatest.js';
 
+// --- calibration ---
+/** The clone's implicit learning rate measured on the train split, and the error scale that restores η. */
+export { calibrateClone } from './calibrate.js';
+export type { CalibrateOptions, Calibration, CalibrationRound } from './calibrate.js';
+
 // --- improving the clone ---
 /** sep-CMA-ES on the cloned V_M (fitness: loss after a long unrolled episode on MNIST). */
 export { improveClone, fitnessOf, searchIndices, IMPROVE_CHECKPOINT_FORMAT } from './improve.js';

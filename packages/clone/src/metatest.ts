@@ -312,7 +312,7 @@ async function runOne(
       disposeState(prev, state);
       pendC.push(r.rec);
       if (doSgd) {
-        const st = sgdStep(sw, sb, x, y, emulation, { aggregation, errorScale: spec.errorScale, ...(spec.sgd.lr === 'emulated' ? {} : { lr: spec.sgd.lr }) });
+        const st = sgdStep(sw, sb, x, y, emulation, { aggregation, ...(spec.sgd.lr === 'emulated' ? {} : { lr: spec.sgd.lr }) });
         const rec = tf.tidy(() => {
           const corr = tf.mean(tf.cast(tf.equal(tf.cast(tf.argMax(st.logits, -1), 'int32'), y), 'float32'));
           return tf.stack([corr, tf.mean(st.loss)]);

@@ -25,11 +25,11 @@ import {
 } from '@vsml/core';
 import { openEpisodeSampler, type EpisodeSampler } from '@vsml/datasets';
 import { Rng } from '@vsml/rng';
-import { assertCloningDataset, type Emulation, type LossWeights, type NetworkStage } from './config.js';
-import { emulatedLayer, networkTargets, type Aggregation } from './emulated.js';
+import { assertCloningDataset, SubRnnStageSchema, type Emulation, type LossWeights, type NetworkStage } from './config.js';
+import { emulatedLayer, networkTargets, sgdStep, type Aggregation } from './emulated.js';
 import { CloneError } from './errors.js';
-import { cloneStep, mergeState, readWeights, stopGradient, storedSlot } from './loop.js';
-import { smoothL1 } from './subrnn.js';
+import { cloneStep, mergeState, readWeights, stopGradient, storedSlot, writeWeights } from './loop.js';
+import { drawWindow, initPoolRow, smoothL1, subRnnWindowLoss, type SubRnnPool } from './subrnn.js';
 
 /** Per-layer metrics of a network stage (relative errors = RMS(pred − target) / RMS(target)). */
 export interface NetworkLayerMetrics {
@@ -59,6 +59,8 @@ export interface NetworkStream {
   readonly classes: number;
   /** steps of iteration `it`: x `[K, E, D]`, y `[K, E]` (E = P·B rows, learner-major) */
   window(it: number): { x: Float32Array; y: Int32Array };
+  /** `initWeights: sgd` only: the SGD warm-up data of restart k, x `[maxSteps, B, D]`, y `[maxSteps, B]` */
+  warm?(k: number): { x: Float32Array; y: Int32Array };
 }
 
 /** Opens the stream of a stage (train split; `gaussian` data drawn from `seed`). Refuses held-out datasets. */
@@ -68,20 +70,23 @@ export function openNetworkStream(stage: NetworkStage, seed: number): NetworkStr
   const K = stage.window;
   const P = stage.population;
   const B = stage.innerBatch;
+  const warmSteps = stage.initWeights.kind === 'sgd' ? stage.initWeights.maxSteps : 0;
   if (dataset === 'gaussian') {
     const D = stage.data.dim;
     const C = stage.data.classes;
+    const draw = (key: number, it: number, rows: number): { x: Float32Array; y: Int32Array } => {
+      const rng = Rng.fromSeed(seed, key, it);
+      const x = new Float32Array(rows * D);
+      rng.fillNormal(x, 0, stage.data.xStd);
+      const y = new Int32Array(rows);
+      for (let i = 0; i < y.length; i++) y[i] = rng.int(0, C);
+      return { x, y };
+    };
     return {
       dim: D,
       classes: C,
-      window(it) {
-        const rng = Rng.fromSeed(seed, 0x524e44, it);
-        const x = new Float32Array(K * P * B * D);
-        rng.fillNormal(x, 0, stage.data.xStd);
-        const y = new Int32Array(K * P * B);
-        for (let i = 0; i < y.length; i++) y[i] = rng.int(0, C);
-        return { x, y };
-      },
+      window: (it) => draw(0x524e44, it, K * P * B),
+      ...(warmSteps > 0 ? { warm: (k: number) => draw(0x57524d, k, warmSteps * B) } : {}),
     };
   }
   const sampler: EpisodeSampler = openEpisodeSampler({
@@ -93,6 +98,10 @@ export function openNetworkStream(stage: NetworkStage, seed: number): NetworkStr
     seed,
     preprocess: stage.data.preprocess,
   });
+  const warmSampler =
+    warmSteps > 0
+      ? openEpisodeSampler({ dataset, split: 'train', population: 1, length: warmSteps, batch: B, seed: Rng.fromSeed(seed, 0x57524d).int(0, 2 ** 31), preprocess: stage.data.preprocess })
+      : null;
   return {
     dim: sampler.dim,
     classes: sampler.numClasses,
@@ -100,6 +109,14 @@ export function openNetworkStream(stage: NetworkStage, seed: number): NetworkStr
       const ep = sampler.episode(it);
       return { x: ep.x, y: ep.y };
     },
+    ...(warmSampler
+      ? {
+          warm: (k: number) => {
+            const ep = warmSampler.episode(k);
+            return { x: ep.x, y: ep.y };
+          },
+        }
+      : {}),
   };
 }
 
@@ -282,14 +299,56 @@ export function initLearners(config: ModelConfig, stage: NetworkStage, seed: num
   return { state, steps, restarts: 1 };
 }
 
-/** Restarts the learners whose episode is over (fresh `initState` rows for them). */
-function restartFinished(learners: Learners, config: ModelConfig, stage: NetworkStage, seed: number): void {
+/**
+ * Weights of an emulated network trained by SGD (batch B, the rule's per-layer rates) for `n` steps from `w0`, `b0`
+ * (`[I, O]` per layer) on warm-up data x `[≥n, B, D]`.
+ */
+function sgdWeights(w0: tf.Tensor[], b0: tf.Tensor[], data: { x: Float32Array; y: Int32Array }, n: number, B: number, emulation: Emulation, aggregation: Aggregation): { w: tf.Tensor[]; b: tf.Tensor[] } {
+  let w = w0;
+  let b = b0;
+  const D = w0[0]!.shape[0]!;
+  for (let t = 0; t < n; t++) {
+    const x = tf.tensor2d(data.x.subarray(t * B * D, (t + 1) * B * D), [B, D]);
+    const y = tf.tensor1d(data.y.subarray(t * B, (t + 1) * B), 'int32');
+    const r = sgdStep(w, b, x, y, emulation, { aggregation });
+    if (w !== w0) [...w, ...b].forEach((u) => u.dispose());
+    [x, y, r.logits, r.loss].forEach((u) => u.dispose());
+    w = r.w;
+    b = r.b;
+  }
+  return { w, b };
+}
+
+/** Restarts the learners whose episode is over (fresh `initState` rows for them; SGD-trained weights if asked). */
+function restartFinished(learners: Learners, config: ModelConfig, stage: NetworkStage, seed: number, emulation: Emulation, stream: NetworkStream): void {
   const P = stage.population;
   const B = stage.innerBatch;
   const done: number[] = [];
   for (let p = 0; p < P; p++) if (learners.steps[p]! >= stage.episodeLength) done.push(p);
   if (done.length === 0) return;
-  const fresh = initState(config, { population: P, innerBatch: B, seed: Rng.fromSeed(seed, 0x4c524e, learners.restarts).int(0, 2 ** 31) });
+  let fresh = initState(config, { population: P, innerBatch: B, seed: Rng.fromSeed(seed, 0x4c524e, learners.restarts).int(0, 2 ** 31) });
+  if (stage.initWeights.kind === 'sgd' && stream.warm) {
+    const maxSteps = stage.initWeights.maxSteps;
+    const rng = Rng.fromSeed(seed, 0x534744, learners.restarts);
+    const rows = readWeights(fresh, emulation);
+    const perLayer = config.layers.map(() => ({ w: [] as tf.Tensor[], b: [] as tf.Tensor[] }));
+    for (let p = 0; p < P; p++) {
+      const w0 = rows.w.map((t) => tf.tidy(() => tf.squeeze(tf.slice(t, [p * B], [1]), [0])));
+      const b0 = rows.b.map((t) => tf.tidy(() => tf.squeeze(tf.slice(t, [p * B], [1]), [0])));
+      const n = done.includes(p) ? rng.int(0, maxSteps + 1) : 0;
+      const r = n > 0 ? sgdWeights(w0, b0, stream.warm(learners.restarts * P + p), n, B, emulation, config.aggregation as Aggregation) : { w: w0, b: b0 };
+      r.w.forEach((t, l) => perLayer[l]!.w.push(tf.tidy(() => tf.broadcastTo(tf.expandDims(t, 0), [B, ...t.shape]))));
+      r.b.forEach((t, l) => perLayer[l]!.b.push(tf.tidy(() => tf.broadcastTo(tf.expandDims(t, 0), [B, ...t.shape]))));
+      if (r.w !== w0) [...w0, ...b0].forEach((t) => t.dispose());
+      [...r.w, ...r.b].forEach((t) => t.dispose());
+    }
+    const weights = { w: perLayer.map((l) => tf.concat(l.w, 0)), b: perLayer.map((l) => tf.concat(l.b, 0)) };
+    perLayer.forEach((l) => [...l.w, ...l.b].forEach((t) => t.dispose()));
+    const written = writeWeights(fresh, weights, emulation);
+    disposeState(fresh, written);
+    fresh = written;
+    [...rows.w, ...rows.b, ...weights.w, ...weights.b].forEach((t) => t.dispose());
+  }
   learners.restarts += 1;
   const maskArr = new Float32Array(P * B);
   for (const p of done) {
@@ -344,8 +403,10 @@ export async function networkIteration(
   emulation: Emulation,
   stage: NetworkStage,
   seed: number,
-): Promise<NetworkMetrics & { gradNorm: number }> {
-  restartFinished(learners, config, stage, seed);
+  rehearsal?: { readonly pool: SubRnnPool; readonly config: ModelConfig },
+): Promise<NetworkMetrics & { gradNorm: number; rehearsal?: number }> {
+  restartFinished(learners, config, stage, seed, emulation, stream);
+  const reh = rehearsal && stage.rehearsal.weight > 0 ? prepareRehearsal(rehearsal.pool, rehearsal.config, stage, emulation, seed, it) : null;
   const K = stage.window;
   const E = stage.population * stage.innerBatch;
   const D = config.layers[0]!.in;
@@ -354,10 +415,15 @@ export async function networkIteration(
   const ys = tf.tensor2d(data.y, [K, E], 'int32');
   let out: WindowOut | null = null;
   let lossValue = NaN;
+  let rehOut: { h: tf.Tensor; c: tf.Tensor; loss: tf.Tensor } | null = null;
   const { value, grads } = tf.variableGrads(() => {
     const r = networkWindowLoss(flatVar, config, emulation, { teacher: stage.teacher, targets: stage.targets, loss: stage.loss, normalize: stage.normalize }, learners.state, xs, ys);
     out = r.out;
-    return r.loss;
+    if (!reh) return r.loss;
+    const q = subRnnWindowLoss(flatVar, reh.config, emulation, stage.loss, reh.inputs);
+    for (const k of Object.keys(q.sums) as (keyof typeof q.sums)[]) q.sums[k].dispose();
+    rehOut = { h: q.h, c: q.c, loss: tf.keep(tf.mul(q.loss, 1)) };
+    return tf.add(r.loss, tf.mul(q.loss, stage.rehearsal.weight)) as tf.Scalar;
   }, [flatVar]);
   lossValue = (await value.data())[0]!;
   const g = grads[flatVar.name]!;
@@ -372,10 +438,56 @@ export async function networkIteration(
   disposeState(old, learners.state);
   for (let p = 0; p < stage.population; p++) learners.steps[p] = learners.steps[p]! + K;
   const m = await readNetworkMetrics(lossValue, o);
+  let rehLoss: number | undefined;
+  if (reh) {
+    Object.values(reh.inputs).forEach((t) => t.dispose());
+    const ro = rehOut as unknown as { h: tf.Tensor; c: tf.Tensor; loss: tf.Tensor };
+    reh.pool.h.set(await ro.h.data());
+    reh.pool.c.set(await ro.c.data());
+    rehLoss = (await ro.loss.data())[0]!;
+    [ro.h, ro.c, ro.loss].forEach((t) => t.dispose());
+    for (let r = 0; r < reh.pool.age.length; r++) reh.pool.age[r] = reh.pool.age[r]! + stage.rehearsal.window;
+  }
   if (!Number.isFinite(m.loss) || !Number.isFinite(gradNorm)) {
     throw new CloneError('NOT_FINITE', `network stage '${stage.name}' iteration ${it}: loss ${m.loss}, gradient norm ${gradNorm}`);
   }
-  return { ...m, gradNorm };
+  return { ...m, gradNorm, ...(rehLoss !== undefined ? { rehearsal: rehLoss } : {}) };
+}
+
+/** Redraws rows of the rehearsal pool and draws one window of random data (as a sub-RNN stage iteration). */
+function prepareRehearsal(
+  pool: SubRnnPool,
+  config: ModelConfig,
+  stage: NetworkStage,
+  emulation: Emulation,
+  seed: number,
+  it: number,
+): { pool: SubRnnPool; config: ModelConfig; inputs: { h: tf.Tensor; c: tf.Tensor; x: tf.Tensor; e: tf.Tensor; mask: tf.Tensor } } {
+  const sub = SubRnnStageSchema.parse({
+    kind: 'subrnn',
+    name: `${stage.name}/rehearsal`,
+    iterations: 1,
+    batch: stage.rehearsal.batch,
+    window: stage.rehearsal.window,
+    data: stage.rehearsal.data,
+  });
+  const rng = Rng.fromSeed(seed, 0x524548, it);
+  const N = pool.age.length;
+  for (let r = 0; r < N; r++) if (pool.age[r]! < 0 || rng.float() < sub.resetFraction) initPoolRow(pool, r, rng, config, sub, emulation);
+  const win = drawWindow(rng, pool, sub);
+  const K = sub.window;
+  const H = config.slowSize;
+  return {
+    pool,
+    config,
+    inputs: {
+      h: tf.tensor2d(pool.h, [N, H]),
+      c: tf.tensor2d(pool.c, [N, H]),
+      x: tf.tensor2d(win.x, [K, N]),
+      e: tf.tensor2d(win.e, [K, N]),
+      mask: tf.tensor2d(win.mask, [K, N]),
+    },
+  };
 }
 
 /** Frees the learners' tensors. */

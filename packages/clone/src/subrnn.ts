@@ -17,7 +17,7 @@ import { Rng } from '@vsml/rng';
 import type { Emulation, LossWeights, SubRnnStage } from './config.js';
 import { subRnnTargets } from './emulated.js';
 import { CloneError } from './errors.js';
-import { stopGradient } from './loop.js';
+import { mergeRows, stopGradient } from './loop.js';
 
 /** The persistent pool of sub-RNNs of a sub-RNN stage (plain data, goes into checkpoints). */
 export interface SubRnnPool {
@@ -68,8 +68,9 @@ export function initPoolRow(pool: SubRnnPool, r: number, rng: Rng, config: Model
   const target = emulation.component === 'c' ? pool.c : pool.h;
   const clip = config.stateClip;
   const lim = (v: number): number => (clip ? Math.min(clip[1], Math.max(clip[0], v)) : v);
-  target[o + emulation.wDim] = lim(stage.data.wStd * rng.normal());
-  target[o + emulation.bDim] = lim(stage.data.bStd * rng.normal());
+  const logU = (r: readonly [number, number]): number => Math.exp(Math.log(r[0]) + (Math.log(r[1]) - Math.log(r[0])) * rng.float());
+  target[o + emulation.wDim] = lim(logU(stage.data.wStd) * rng.normal());
+  target[o + emulation.bDim] = lim(logU(stage.data.bStd) * rng.normal());
   pool.age[r] = 0;
 }
 
@@ -136,6 +137,7 @@ export function subRnnWindowLoss(
   emulation: Emulation,
   weights: LossWeights,
   data: { h: tf.Tensor; c: tf.Tensor; x: tf.Tensor; e: tf.Tensor; mask: tf.Tensor },
+  groupSize = 1,
 ): { loss: tf.Scalar; h: tf.Tensor; c: tf.Tensor; sums: Sums } {
   const params = unflattenParams(config, flat);
   const rnnF = rnnParams(params, config, 0, 'forward');
@@ -169,6 +171,11 @@ export function subRnnWindowLoss(
     const x = tf.reshape(tf.slice(data.x, [k, 0], [1, N]), [N]);
     const e = tf.reshape(tf.slice(data.e, [k, 0], [1, N]), [N]);
     const mask = tf.reshape(tf.slice(data.mask, [k, 0], [1, N]), [N]);
+    if (groupSize > 1) {
+      // state averaging over each group of rows, as over the inner batch at meta-test
+      h = tf.reshape(mergeRows(tf.reshape(h, [N, 1, 1, H]), N / groupSize, groupSize, 1), [N, H]);
+      c = tf.reshape(mergeRows(tf.reshape(c, [N, 1, 1, H]), N / groupSize, groupSize, 1), [N, H]);
+    }
     const [w0s, b0s] = stored({ h, c }).map((t) => stopGradient(t)) as [tf.Tensor, tf.Tensor];
     const w0 = tf.mul(w0s, emulation.scale);
     const b0 = tf.mul(b0s, emulation.scale);
@@ -211,6 +218,12 @@ export function subRnnWindowLoss(
       tf.mul(tf.add(msum2(huber(zf)), msum2(huber(zb))), weights.zeroSlots),
     ]);
     total = tf.add(total, lossK);
+    if (groupSize > 1 && weights.groupUpdate > 0) {
+      // the group-mean update error (what survives averaging over a batch), counted once per row like the others
+      const gm = (t: tf.Tensor): tf.Tensor => tf.mean(tf.reshape(tf.mul(t, mask), [N / groupSize, groupSize]), 1);
+      const g = tf.add(tf.sum(huber(gm(dW))), tf.sum(huber(gm(dB))));
+      total = tf.add(total, tf.mul(g, weights.groupUpdate * groupSize));
+    }
     add('fwdErr', msum(tf.square(dFwd)));
     add('fwdTgt', msum(tf.square(tg.y)));
     add('bwdErr', msum(tf.square(dBwd)));
@@ -267,8 +280,17 @@ export async function subRnnIteration(
 ): Promise<SubRnnMetrics & { gradNorm: number }> {
   const N = pool.age.length;
   const H = config.slowSize;
-  for (let r = 0; r < N; r++) {
-    if (pool.age[r]! < 0 || rng.float() < stage.resetFraction) initPoolRow(pool, r, rng, config, stage, emulation);
+  const G = stage.groupSize;
+  for (let g0 = 0; g0 < N; g0 += G) {
+    if (pool.age[g0]! < 0 || rng.float() < stage.resetFraction) {
+      initPoolRow(pool, g0, rng, config, stage, emulation);
+      // a group starts from one state (it is averaged before every step anyway)
+      for (let r = g0 + 1; r < g0 + G; r++) {
+        pool.h.copyWithin(r * H, g0 * H, (g0 + 1) * H);
+        pool.c.copyWithin(r * H, g0 * H, (g0 + 1) * H);
+        pool.age[r] = 0;
+      }
+    }
   }
   const win = drawWindow(rng, pool, stage);
   const K = stage.window;
@@ -281,7 +303,7 @@ export async function subRnnIteration(
   };
   let out: { h: tf.Tensor; c: tf.Tensor; sums: Sums } | null = null;
   const { value, grads } = tf.variableGrads(() => {
-    const r = subRnnWindowLoss(flatVar, config, emulation, stage.loss, inputs);
+    const r = subRnnWindowLoss(flatVar, config, emulation, stage.loss, inputs, G);
     out = { h: r.h, c: r.c, sums: r.sums };
     return r.loss;
   }, [flatVar]);

@@ -26,6 +26,8 @@ const tiny: ClonePresetInput = {
       window: 2,
       episodeLength: 4,
       teacher: { errors: true, activations: true },
+      initWeights: { kind: 'sgd', maxSteps: 3 },
+      rehearsal: { weight: 0.5, batch: 16 },
       logEvery: 1,
     },
   ],
@@ -63,7 +65,7 @@ describe('runCurriculum', () => {
     expect(sub.every((m) => Number.isFinite(m['fwdRel'] as number))).toBe(true);
     const net = records.filter((m) => m.stage === 'deep');
     expect(net).toHaveLength(3);
-    expect(Object.keys(net[0]!)).toEqual(expect.arrayContaining(['ce', 'gtCe', 'acc', 'l0.fwdRel', 'l1.updWRel', 'l0.bwdRel']));
+    expect(Object.keys(net[0]!)).toEqual(expect.arrayContaining(['ce', 'gtCe', 'acc', 'l0.fwdRel', 'l1.updWRel', 'l0.bwdRel', 'rehearsal']));
     expect(r.vm.every(Number.isFinite)).toBe(true);
   });
 

@@ -12,6 +12,7 @@ import {
   parseWith,
   scheduledLr,
   subRnnIteration,
+  subRnnWindowLoss,
   smoothL1,
 } from '../src/index.js';
 import { maxDiff, useBackend } from './helpers.js';
@@ -22,7 +23,7 @@ const emulation = parseWith(EmulationSchema, { eta: 1, scale: 20 }, 'emulation')
 
 test('pool rows: storage slots drawn in stored units, other random dims as initState, h = 0', () => {
   const config = cloneModelConfig({ slowSize: 8 }, [1, 1]);
-  const stage = parseWith(SubRnnStageSchema, { kind: 'subrnn', name: 's', iterations: 1, batch: 4, data: { wStd: 0.5, bStd: 0.1, fanIn: [100, 100] } }, 'stage');
+  const stage = parseWith(SubRnnStageSchema, { kind: 'subrnn', name: 's', iterations: 1, batch: 4, data: { wStd: [0.5, 0.5], bStd: [0.1, 0.1], fanIn: [100, 100] } }, 'stage');
   const pool = emptyPool(4, 8);
   const rng = Rng.fromSeed(1);
   for (let r = 0; r < 4; r++) initPoolRow(pool, r, rng, config, stage, emulation);
@@ -66,4 +67,27 @@ test('smoothL1 and the cosine schedule', () => {
   expect(scheduledLr(o, 5, 11)).toBeCloseTo(5.5e-3);
   expect(scheduledLr(o, 10, 11)).toBeCloseTo(1e-3);
   expect(scheduledLr({ lr: 1, lrEnd: null }, 3, 10)).toBe(1);
+});
+
+test('groups: state averaged over each group before every step; group-mean update loss is part of the loss', () => {
+  const config = cloneModelConfig({ slowSize: 6, msgSize: 3 }, [1, 1]);
+  const flat = tf.tensor1d(initParamVector(config, 2));
+  const N = 8;
+  const rng = Rng.fromSeed(5);
+  const h = tf.tensor2d(rng.fillNormal(new Float32Array(N * 6), 0, 0.3), [N, 6]);
+  const c = tf.tensor2d(rng.fillNormal(new Float32Array(N * 6), 0, 0.3), [N, 6]);
+  const same = (v: number): Float32Array => new Float32Array(N).fill(v);
+  const data = { h, c, x: tf.tensor2d(same(0.7), [1, N]), e: tf.tensor2d(same(0.3), [1, N]), mask: tf.tensor2d(same(1), [1, N]) };
+  const loss = parseWith(SubRnnStageSchema, { kind: 'subrnn', name: 's', iterations: 1, batch: 8 }, 's').loss;
+  tf.tidy(() => {
+    const r = subRnnWindowLoss(flat, config, emulation, loss, data, 4);
+    const rows = tf.unstack(r.c);
+    // identical inputs within a group after averaging → identical rows; the two groups differ
+    expect(maxDiff(rows[0]!, rows[3]!)).toBeLessThan(1e-6);
+    expect(maxDiff(rows[4]!, rows[7]!)).toBeLessThan(1e-6);
+    expect(maxDiff(rows[0]!, rows[4]!)).toBeGreaterThan(1e-4);
+    const withGroup = subRnnWindowLoss(flat, config, emulation, { ...loss, groupUpdate: 1 }, data, 4).loss.dataSync()[0]!;
+    expect(withGroup).toBeGreaterThan(r.loss.dataSync()[0]!);
+    Object.values(r.sums).forEach((t) => t.dispose());
+  });
 });

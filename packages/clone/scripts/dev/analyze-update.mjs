@@ -55,3 +55,12 @@ function report(name, key, edges) {
 report('|w|', (r) => r.w, [0, 2, 5, 10, 20, 40, 100]);
 report('|e|', (r) => r.e, [0, 1e-9, 0.03, 0.1, 0.3, 1, 3, 10]);
 report('|x|', (r) => r.x, [0, 0.5, 1, 2, 4, 10]);
+// systematic part: mean error per x bin (this is what averaging over a batch keeps)
+console.log('-- mean (pred - tgt) by x (all e), and for e = 0');
+const xe = [-5, -2, -1, -0.5, -0.3, 0, 0.3, 0.5, 1, 2, 3, 5];
+for (let b = 0; b + 1 < xe.length; b++) {
+  const sel = rows.filter((r) => r.x >= xe[b] && r.x < xe[b + 1]);
+  const z = sel.filter((r) => r.e === 0);
+  const m = (a, f) => a.reduce((s, r) => s + f(r), 0) / Math.max(a.length, 1);
+  console.log(`x [${xe[b]}, ${xe[b + 1]}): n ${sel.length} meanErr ${m(sel, (r) => r.pred - r.tgt).toFixed(4)} meanHold ${m(sel, (r) => r.hold).toFixed(4)} | e=0: n ${z.length} meanPred ${m(z, (r) => r.pred).toFixed(4)}`);
+}
