@@ -64,6 +64,8 @@ export interface LearnerRun {
   readonly loss: Float32Array;
   /** held-out accuracy per measurement step and member, `[atSteps.length, P]` (with `heldOut`) */
   readonly heldOutAccuracy?: Float32Array;
+  /** the predicted class (argmax) per step and member, `[T, P]` (optional; for diagnostics) */
+  readonly predictions?: Int32Array;
 }
 
 /** Sizes of a learner on a given problem. */

@@ -167,6 +167,7 @@ export function vsmlLearner(opts: VsmlLearnerOptions): Learner {
       const cfg = sizedConfig(config, D, C);
       const correct = new Float32Array(T * P);
       const loss = new Float32Array(T * P);
+      const predictions = new Int32Array(T * P);
       const params = unflattenParams(cfg, flat);
       let state: VlState | null = initState(cfg, { population: P, seed: 0, memberKeys: o.seeds });
       let err: tf.Tensor | null = null;
@@ -181,6 +182,9 @@ export function vsmlLearner(opts: VsmlLearnerOptions): Learner {
           );
           correct.set(await r.correct.data(), t0 * P);
           loss.set(await r.loss.data(), t0 * P);
+          const pred = tf.argMax(r.logits, -1);
+          predictions.set(await pred.data(), t0 * P);
+          pred.dispose();
           r.logits.dispose();
           r.correct.dispose();
           r.loss.dispose();
@@ -194,7 +198,7 @@ export function vsmlLearner(opts: VsmlLearnerOptions): Learner {
         err?.dispose();
         disposeParams(params);
       }
-      return { correct, loss };
+      return { correct, loss, predictions };
     },
   };
 }

@@ -22,7 +22,6 @@ describe.each(cases)('fast gradient engine: %s', (_n, over, seg) => {
       for (let i = 0; i < theta.length; i++) theta[i] = theta[i]! * 2;
       const ref = await segmentedValueAndGrad(model, theta, tb.batch, tb.seeds, 1000);
       const fast = await createFastGradEngine(model, seg === undefined ? {} : { segmentSteps: seg })(theta, tb.batch, tb.seeds);
-      if (process.env['SHOW']) console.log(_n, step, ref.loss, fast.loss, maxAbsDiff(fast.grad, ref.grad), maxAbs(ref.grad));
       expect(Math.abs(fast.loss - ref.loss)).toBeLessThan(2e-5);
       expect(fast.accuracy).toBeCloseTo(ref.accuracy, 6);
       expect(maxAbsDiff(fast.grad, ref.grad)).toBeLessThan(2e-4 * maxAbs(ref.grad));

@@ -76,7 +76,7 @@ export function metaRnnModel(opts: MetaRnnOptions): MetaModel & { readonly optio
   }
 
   /** steps [t0, t1): per-step loss and correctness [n, P] plus the carry */
-  function run(theta: tf.Tensor, batch: EpisodeBatch, carry: Carry, t0: number, t1: number): { loss: tf.Tensor; correct: tf.Tensor; carry: Carry } {
+  function run(theta: tf.Tensor, batch: EpisodeBatch, carry: Carry, t0: number, t1: number): { loss: tf.Tensor; correct: tf.Tensor; pred: tf.Tensor; carry: Carry } {
     const P = batch.population;
     const n = t1 - t0;
     const Din = D + 2 * C;
@@ -90,6 +90,7 @@ export function metaRnnModel(opts: MetaRnnOptions): MetaModel & { readonly optio
     let [h, c, err, lab] = carry as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const losses: tf.Tensor[] = [];
     const corrects: tf.Tensor[] = [];
+    const preds: tf.Tensor[] = [];
     for (let t = 0; t < n; t++) {
       const xt = tf.reshape(tf.slice(XW, [t, 0, 0], [1, P, 4 * H]), [P, 4 * H]);
       const inp = tf.add(xt, tf.matMul(tf.concat([err, lab], 1), Wel));
@@ -103,11 +104,13 @@ export function metaRnnModel(opts: MetaRnnOptions): MetaModel & { readonly optio
       const yt = tf.reshape(tf.slice(Y, [t, 0], [1, P]), [P]);
       const onehot = tf.oneHot(yt, C).asType('float32');
       losses.push(tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(logits)), -1)));
-      corrects.push(tf.cast(tf.equal(tf.cast(tf.argMax(logits, -1), 'int32'), yt), 'float32'));
+      const pred = tf.cast(tf.argMax(logits, -1), 'int32');
+      preds.push(pred);
+      corrects.push(tf.cast(tf.equal(pred, yt), 'float32'));
       err = tf.sub(tf.softmax(logits), onehot);
       lab = onehot;
     }
-    return { loss: tf.stack(losses), correct: tf.stack(corrects), carry: [h, c, err, lab] };
+    return { loss: tf.stack(losses), correct: tf.stack(corrects), pred: tf.stack(preds), carry: [h, c, err, lab] };
   }
 
   const model: MetaModel & { readonly options: Required<MetaRnnOptions> } = {
@@ -149,7 +152,7 @@ function metaRnnLearner(
   model: MetaModel & { readonly options: Required<MetaRnnOptions> },
   theta: MetaParams,
   lo: { name?: string; label?: string },
-  run: (theta: tf.Tensor, batch: EpisodeBatch, carry: Carry, t0: number, t1: number) => { loss: tf.Tensor; correct: tf.Tensor; carry: Carry },
+  run: (theta: tf.Tensor, batch: EpisodeBatch, carry: Carry, t0: number, t1: number) => { loss: tf.Tensor; correct: tf.Tensor; pred: tf.Tensor; carry: Carry },
 ): Learner {
   const { inputDim: D, numClasses: C, hidden: H } = model.options;
   return {
@@ -166,6 +169,7 @@ function metaRnnLearner(
       const { steps: T, population: P } = batch;
       const correct = new Float32Array(T * P);
       const loss = new Float32Array(T * P);
+      const predictions = new Int32Array(T * P);
       const thetaT = tf.tensor1d(theta);
       let carry = model.initCarry(padded, o.seeds);
       try {
@@ -175,8 +179,10 @@ function metaRnnLearner(
           const r = tf.tidy(() => run(thetaT, padded, carry, t0, t1) as unknown as tf.TensorContainer) as unknown as ReturnType<typeof run>;
           correct.set(await r.correct.data(), t0 * P);
           loss.set(await r.loss.data(), t0 * P);
+          predictions.set(await r.pred.data(), t0 * P);
           r.correct.dispose();
           r.loss.dispose();
+          r.pred.dispose();
           for (const x of carry) x.dispose();
           carry = r.carry;
         }
@@ -184,7 +190,7 @@ function metaRnnLearner(
         thetaT.dispose();
         for (const x of carry) if (!x.isDisposed) x.dispose();
       }
-      return { correct, loss };
+      return { correct, loss, predictions };
     },
   };
 }
