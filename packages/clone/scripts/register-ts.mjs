@@ -1,4 +1,5 @@
-// Registers ./ts-hooks.mjs (TypeScript sources importable from scripts and worker threads).
+// Registers core's TypeScript module hooks (one copy, in packages/core/scripts): TypeScript sources importable
+// from scripts and worker threads.
 import { register } from 'node:module';
 
-register('./ts-hooks.mjs', import.meta.url);
+register('../../core/scripts/ts-hooks.mjs', import.meta.url);
