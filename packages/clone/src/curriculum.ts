@@ -27,6 +27,7 @@ import { CloneError } from './errors.js';
 import { disposeLearners, initLearners, networkIteration, openNetworkStream, type NetworkMetrics } from './network.js';
 import { emptyPool, subRnnIteration, type SubRnnMetrics, type SubRnnPool } from './subrnn.js';
 import { vmFromCheckpoint } from './vm.js';
+import { yieldToEventLoop } from './loop.js';
 
 /** The `optimizer.format` of a curriculum `train` checkpoint. */
 export const CURRICULUM_CHECKPOINT_FORMAT = 'vsml-clone/curriculum';
@@ -303,4 +304,7 @@ async function report(
     await cb.onMetrics({ kind: 'clone', stage: stage.name, stageIndex: si, iteration: it, step, elapsedMs, ...flatMetrics(m) } as CloneMetricRecord);
   }
   await cb.onProgress?.({ stage: stage.name, stageIndex: si, stages, iteration: it + 1, iterations: stage.iterations, elapsedMs });
+  // let timers and signal handlers run (tfjs reads resolve as microtasks, which never yield to them)
+  await yieldToEventLoop();
 }
+

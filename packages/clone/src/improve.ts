@@ -17,7 +17,7 @@ import { CmaEs } from '@vsml/evolve';
 import { Rng } from '@vsml/rng';
 import { assertCloningDataset, cloneModelConfig, EmulationSchema, ImproveSchema, parseWith, type Emulation, type EmulationInput, type ImproveInput, type ImproveSpec } from './config.js';
 import { CloneError } from './errors.js';
-import { cloneStep, tidy } from './loop.js';
+import { cloneStep, tidy, yieldToEventLoop } from './loop.js';
 import { vmCheckpoint } from './vm.js';
 
 /** The `optimizer.format` of an improve `train` checkpoint. */
@@ -207,6 +207,7 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
     const fit: number[] = [];
     for (let i = 0; i < xs.length; i++) {
       fit.push(fitnessOf(compose(xs[i]!), config, ep, spec));
+      await yieldToEventLoop();
       await opts.onProgress?.({ generation: g, generations: spec.generations, candidate: i + 1, candidates: xs.length, elapsedMs: Date.now() - t0 });
     }
     const baseline = fitnessOf(base, config, ep, spec);

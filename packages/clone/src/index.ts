@@ -62,7 +62,7 @@ export type { Aggregation, LayerConstants, SubRnnTargets, NetworkWeights, Networ
 
 // --- the clone's step ---
 /** One online step of the clone on core's ops (no stale backward messages), prediction without learning, storage. */
-export { cloneStep, predictLogits, layerTick, mergeState, mergeRows, readWeights, writeWeights, storedSlot, withSlots, stopGradient, tidy } from './loop.js';
+export { cloneStep, predictLogits, layerTick, mergeState, mergeRows, readWeights, writeWeights, storedSlot, withSlots, stopGradient, tidy, yieldToEventLoop } from './loop.js';
 export type { StepOptions, StepResult } from './loop.js';
 
 // --- cloning ---

@@ -41,6 +41,11 @@ import type { Emulation } from './config.js';
 import type { NetworkWeights } from './emulated.js';
 import { CloneError } from './errors.js';
 
+/** Resolves on the next turn of the event loop (tfjs reads resolve as microtasks, which never let timers or signal handlers run). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** `tf.tidy` for results that hold tensors inside plain objects (e.g. a `VlState`): those tensors survive. */
 export function tidy<T>(f: () => T): T {
   return tf.tidy(() => f() as unknown as tf.TensorContainer) as unknown as T;

@@ -26,7 +26,7 @@ import { Rng } from '@vsml/rng';
 import { cloneModelConfig, parseWith, MetaTestSchema, EmulationSchema, type Emulation, type EmulationInput, type MetaTestInput, type MetaTestSpec } from './config.js';
 import { emulatedPredict, sgdStep, type Aggregation } from './emulated.js';
 import { CloneError } from './errors.js';
-import { cloneStep, predictLogits, readWeights, tidy } from './loop.js';
+import { cloneStep, predictLogits, readWeights, tidy, yieldToEventLoop } from './loop.js';
 
 /** Mean ± std over seeds. */
 export interface Stat {
@@ -325,6 +325,7 @@ async function runOne(
       x.dispose();
       y.dispose();
       if ((t + 1) % 10 === 0) {
+        await yieldToEventLoop();
         await flush();
         pendFrom = t + 1;
         await opts.onProgress?.({ dataset, seed, step: t + 1, steps: T, elapsedMs: Date.now() - t0 });

@@ -68,7 +68,8 @@ export function initPoolRow(pool: SubRnnPool, r: number, rng: Rng, config: Model
   const target = emulation.component === 'c' ? pool.c : pool.h;
   const clip = config.stateClip;
   const lim = (v: number): number => (clip ? Math.min(clip[1], Math.max(clip[0], v)) : v);
-  const logU = (r: readonly [number, number]): number => Math.exp(Math.log(r[0]) + (Math.log(r[1]) - Math.log(r[0])) * rng.float());
+  // log-uniform σ (no draw when the range is one value, so fixed-σ runs keep their random sequence)
+  const logU = (r: readonly [number, number]): number => (r[0] === r[1] ? r[0] : Math.exp(Math.log(r[0]) + (Math.log(r[1]) - Math.log(r[0])) * rng.float()));
   target[o + emulation.wDim] = lim(logU(stage.data.wStd) * rng.normal());
   target[o + emulation.bDim] = lim(logU(stage.data.bStd) * rng.normal());
   pool.age[r] = 0;

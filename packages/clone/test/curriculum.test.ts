@@ -87,6 +87,15 @@ describe('runCurriculum', () => {
     expect(vmFromCheckpoint(loaded).length).toBe(full.vm.length);
   });
 
+  test('a stop requested from a timer or signal handler is seen between iterations', async () => {
+    let stop = false;
+    let iterations = 0;
+    setImmediate(() => (stop = true));
+    const r = await runCurriculum({ preset: tiny, stages: ['random'], callbacks: { onProgress: () => void iterations++, shouldStop: () => stop } });
+    expect(r.stopped).toBe(true);
+    expect(iterations).toBeLessThan(6);
+  });
+
   test('refuses a checkpoint of another preset', async () => {
     let ckpt: CheckpointInput | null = null;
     await runCurriculum({ preset: tiny, stages: ['random'], callbacks: { onCheckpoint: (c) => void (ckpt = c), shouldStop: () => true } });

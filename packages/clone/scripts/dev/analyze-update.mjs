@@ -1,4 +1,6 @@
-// dev: how well does a clone's reverse tick produce Δw = −η·e·tanh(x)? Bins the error by |w|, |e|, |x|.
+// dev diagnostic: how well does a clone's reverse tick produce Δw = −η·e·tanh(x) on the random cloning data? Bins the
+// error by |w|, |e|, |x| and prints the mean error per x bin (the part that survives averaging over a batch).
+//   CLONE_SRC=1 node packages/clone/scripts/dev/analyze-update.mjs <vm checkpoint> [warm-up steps]
 import '../register-ts.mjs';
 const clone = await import('../../src/index.ts');
 const core = await import('@vsml/core');

@@ -1,4 +1,4 @@
-// dev: inside a meta-test, compare the clone's merged weight change per step with the rule's target computed from
+// dev diagnostic (node packages/clone/scripts/dev/diagnose-metatest.mjs <vm checkpoint> [steps] [B] [resize]): inside a meta-test, compare the clone's merged weight change per step with the rule's target computed from
 // the clone's own stored weights, inputs and errors (local): gain and relative error, for the raw change and for the
 // class-dependent part (minus the mean over output neurons b, which only shifts all logits equally).
 import '../register-ts.mjs';
