@@ -193,7 +193,8 @@ export async function runCurriculum(opts: CurriculumOptions): Promise<Curriculum
   const flatVar = tf.variable(init, true, `vsml-clone-vm-${++variableCounter}`);
   init.dispose();
   const completed: string[] = [];
-  let stepsDone = 0;
+  // global iteration count (metrics' `step`): a resumed run continues the count of the run it resumes
+  let stepsDone = opts.resume?.step ?? 0;
   const only = opts.stages ? new Set(opts.stages) : null;
   if (only) for (const n of only) if (!preset.curriculum.some((s) => s.name === n)) throw new CloneError('BAD_ARGUMENT', `runCurriculum: no stage named '${n}'`);
   const provenance = (extra: Record<string, unknown>): Provenance => ({ command: 'runCurriculum', seed: preset.seed, ...opts.provenance, ...extra });

@@ -9,7 +9,10 @@ import type { Command } from 'commander';
 import * as mt from '@vsml/metatrain';
 import { buildReport } from '../report/build.js';
 import { createRunDir, finishRun, writeJsonAtomic } from '../runs/run-dir.js';
-import { loadPreset, MetatestSuiteSchema, type MetatestSuite } from '../config/presets.js';
+import * as clone from '@vsml/clone';
+import { loadPreset, MetatestSuiteSchema, type MetatestSuite, type Preset } from '../config/presets.js';
+import { cloneSuiteSpec, loadClonedVm, resolveClonePreset } from './clone-setup.js';
+import { runCloneMetatest } from './clone-metatest.js';
 import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
 
 export interface MetatestCliOptions {
@@ -21,6 +24,8 @@ export interface MetatestCliOptions {
   vsml?: string;
   /** checkpoint for the `meta-rnn` learner */
   metaRnn?: string;
+  /** a cloned V_M: run the preset's clone suites (`clone.suites`) instead of the learner suites */
+  clone?: string;
   /** override the suites' learners / datasets / steps / seeds */
   learners?: string[];
   datasets?: string[];
@@ -56,6 +61,7 @@ const pct = (s: { mean: number; std: number } | undefined): string => (s ? `${(1
 export async function runMetatest(o: MetatestCliOptions, out: Out = stdout): Promise<string> {
   const commandLine = o.commandLine ?? `vsml ${process.argv.slice(2).join(' ')}`;
   const { preset, source } = loadPreset(o);
+  if (o.clone) return runCloneSuites(o, preset, source, commandLine, out);
   if (!preset.metatest) throw new Error(`${source} has no 'metatest' section`);
   let suites: MetatestSuite[] = preset.metatest.suites.filter((s) => !o.suite || o.suite.includes(s.name));
   if (suites.length === 0) throw new Error(`no suite named ${o.suite?.join(', ')} in ${source}`);
@@ -84,7 +90,8 @@ export async function runMetatest(o: MetatestCliOptions, out: Out = stdout): Pro
   const table: string[] = [];
   for (const suite of suites) {
     table.push(`\n${suite.name}: ${JSON.stringify(suite.preprocess)}, ${suite.steps} steps, seeds ${suite.seeds.join(',')}`);
-    table.push(['learner', ...suite.datasets.flatMap((d) => [`${d} @100`, `${d} @${suite.steps}`])].join(' | '));
+    const at = suite.steps > 100 ? [100, suite.steps] : [suite.steps];
+    table.push(['learner', ...suite.datasets.flatMap((d) => at.map((k) => `${d} @${k}`))].join(' | '));
     for (const name of suite.learners) {
       const learner = await learnerByName(name, o);
       const cells: string[] = [];
@@ -104,7 +111,7 @@ export async function runMetatest(o: MetatestCliOptions, out: Out = stdout): Pro
         // one plot per (dataset, suite): the suite's preprocessing is part of the task
         const result = { ...r, dataset: `${dataset} ${suite.name}` };
         writeJsonAtomic(path.join(run.file('results'), `${suite.name}-${name}-${dataset}.json`), result);
-        cells.push(pct(r.summary['online@100']), pct(r.summary[`online@${suite.steps}`] ?? r.summary['online']));
+        cells.push(...at.map((k) => pct(r.summary[`online@${k}`] ?? r.summary['online'])));
         out.write(`${suite.name} ${name} ${dataset}: online@100 ${pct(r.summary['online@100'])} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       }
       table.push([learner.label, ...cells].join(' | '));
@@ -114,6 +121,42 @@ export async function runMetatest(o: MetatestCliOptions, out: Out = stdout): Pro
   fs.writeFileSync(run.file('summary.txt'), `${table.join('\n')}\n`);
   finishRun(run, 'completed');
   await buildReport([run.dir], run.dir, 'vsml metatest');
+  out.write(`report: ${run.file('report.html')}\n`);
+  return run.dir;
+}
+
+/** `vsml metatest --clone <vm>`: the clone suites of the preset (default `shallow`), each with SGD on the same network. */
+async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: string, commandLine: string, out: Out): Promise<string> {
+  const base = resolveClonePreset(preset, source);
+  const names = o.suite ?? ['shallow'];
+  const specs = names.map((n) => {
+    const spec = cloneSuiteSpec(preset, source, n, base);
+    const over: Record<string, unknown> = {};
+    if (o.datasets) over['datasets'] = o.datasets;
+    if (o.steps) over['steps'] = o.steps;
+    if (o.seeds) over['seeds'] = o.seeds;
+    return { name: n, spec: clone.parseWith(clone.MetaTestSchema, { ...spec, ...over }, `clone suite ${n}`) };
+  });
+  const start = await loadClonedVm(o.clone!);
+  const run = createRunDir({
+    command: 'metatest',
+    name: o.name ?? `clone-${path.basename(o.clone!, '.json')}`,
+    seed: specs[0]!.spec.seeds[0]!,
+    config: { clone: path.resolve(o.clone!), suites: specs },
+    ...(o.out ? { out: o.out } : {}),
+    ...(o.backend ? { backend: o.backend } : {}),
+  });
+  const backend = await setupBackend(o.backend);
+  run.info.backend = backend.name;
+  writeJsonAtomic(run.file('run.json'), run.info);
+  fs.mkdirSync(run.file('results'), { recursive: true });
+  out.write(`run directory: ${run.dir}\n`);
+  for (const { name, spec } of specs) {
+    const label = `cloned backprop (${spec.hidden.length ? `hidden ${spec.hidden.join('-')}` : 'shallow'})`;
+    await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name }, out);
+  }
+  finishRun(run, 'completed');
+  await buildReport([run.dir], run.dir, 'vsml metatest (cloned backprop)');
   out.write(`report: ${run.file('report.html')}\n`);
   return run.dir;
 }
@@ -129,6 +172,7 @@ export function registerMetatest(program: Command): void {
     .option('--suite <names>', 'comma-separated suites of the preset (default: all)', list)
     .option('--vsml <file>', 'V_M checkpoint for the vsml learner')
     .option('--meta-rnn <file>', 'Meta RNN checkpoint for the meta-rnn learner')
+    .option('--clone <file>', 'a cloned V_M: run the clone suites of the preset (--suite shallow | deep | demo; default shallow) next to SGD')
     .option('--learners <names>', 'comma-separated learners (vsml, meta-rnn, adam-mlp, adam-linear, sgd-mlp, sgd-linear[@lr])', list)
     .option('--datasets <names>', 'comma-separated datasets (mnist, fashion_mnist, idx:<dir>, ...)', list)
     .option('--steps <n>', 'steps per online episode', positiveInt('--steps'))

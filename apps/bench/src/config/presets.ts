@@ -69,14 +69,23 @@ export const MetatestSuiteSchema = z.strictObject({
 
 export const MetatestSectionSchema = z.strictObject({ suites: z.array(MetatestSuiteSchema).min(1) });
 
+/**
+ * Cloning, its meta-test and improving: one of @vsml/clone's presets (`base`) with `overrides` merged over it (the
+ * library validates the result: curriculum, model, emulation, `metatest`, `improve`), and named meta-test suites
+ * (`vsml metatest --clone <vm> --suite <name>`), each a set of overrides of the preset's `metatest` spec.
+ */
+export const CloneSectionSchema = z.strictObject({
+  base: z.enum(['quick', 'paper']).default('quick'),
+  overrides: z.record(z.string(), z.unknown()).default({}),
+  suites: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
+});
+
 export const PresetSchema = z.strictObject({
   description: z.string().default(''),
   metatrain: MetatrainSectionSchema.optional(),
   metarnn: MetatrainSectionSchema.optional(),
   metatest: MetatestSectionSchema.optional(),
-  /** cloning and improving settings, validated by @vsml/clone */
-  clone: z.record(z.string(), z.unknown()).optional(),
-  improve: z.record(z.string(), z.unknown()).optional(),
+  clone: CloneSectionSchema.optional(),
 });
 export type Preset = z.output<typeof PresetSchema>;
 export type MetatrainSection = z.output<typeof MetatrainSectionSchema>;
@@ -138,11 +147,15 @@ export function parsePreset(raw: unknown, where: string): Preset {
   return r.data;
 }
 
-/** Loads `--preset` (default `quick`) merged with `--config <file>`. */
+/** Loads `--preset` (a shipped name, default `quick`, or a `.json` file) merged with `--config <file>`. */
 export function loadPreset(opts: { preset?: string; config?: string }): { preset: Preset; raw: unknown; source: string } {
   const name = opts.preset ?? 'quick';
-  const file = path.join(presetDir(), `${name}.json`);
-  if (!fs.existsSync(file)) throw new Error(`unknown preset '${name}' (available: ${presetNames().join(', ')})`);
+  // a name is a shipped preset; a path to a .json file is a preset of your own
+  const isFile = name.endsWith('.json');
+  const file = isFile ? name : path.join(presetDir(), `${name}.json`);
+  if (!fs.existsSync(file)) {
+    throw new Error(isFile ? `preset file ${name} not found` : `unknown preset '${name}' (available: ${presetNames().join(', ')}, or a path to a .json file)`);
+  }
   let raw = readJsonFile(file, 'preset');
   let source = `preset ${name}`;
   if (opts.config) {

@@ -20,6 +20,8 @@ const METRIC_GROUPS: { title: string; match: RegExp; log: boolean }[] = [
   { title: 'losses', match: /loss/i, log: false },
   { title: 'errors', match: /error|err$/i, log: true },
   { title: 'accuracies', match: /acc/i, log: false },
+  { title: 'cloning errors relative to the targets', match: /^(fwdRel|bwdRel|updWRel|updBRel|holdRel)$/, log: true },
+  { title: 'CMA-ES fitness (cross-entropy at the end of the episode)', match: /^(baseline|meanFitness|best|median)$/, log: false },
 ];
 
 function numericFields(records: readonly MetricRecord[]): string[] {

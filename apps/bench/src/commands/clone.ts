@@ -1,0 +1,141 @@
+/**
+ * `vsml clone`: runs the backprop-cloning curriculum of @vsml/clone (random data, then shallow and deep networks on
+ * MNIST) and writes a run directory: the resolved preset, metrics.jsonl (forward, backward and update errors relative
+ * to the targets' scale), the resumable training checkpoint, `vm-<stage>.json` after each stage, `vm.json` (the
+ * final V_M with provenance) and the report. `--resume <dir>` continues a killed run from its last checkpoint.
+ */
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import * as clone from '@vsml/clone';
+import { loadCheckpoint, saveCheckpoint } from '@vsml/core';
+import { buildReport } from '../report/build.js';
+import { createRunDir, finishRun, openRunDir, writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
+import { MetricsLog } from '../runs/metrics.js';
+import { createProgress } from '../runs/progress.js';
+import { loadPreset } from '../config/presets.js';
+import { loadClonedVm, resolveClonePreset } from './clone-setup.js';
+import { BACKEND_HELP, setupBackend, stdout, type Out } from './common.js';
+import { stampProvenance } from './metatrain.js';
+
+export interface CloneCliOptions {
+  preset?: string;
+  config?: string;
+  seed?: number;
+  /** run only these stages of the curriculum (in preset order) */
+  stages?: string[];
+  /** start from this V_M checkpoint instead of the official init */
+  init?: string;
+  backend?: string;
+  out?: string;
+  resume?: string;
+  quiet?: boolean;
+  commandLine?: string;
+  /** programmatic use: stop (checkpoint first, resumable) */
+  signal?: AbortSignal;
+  /** programmatic use: called after every logged iteration with its global step */
+  onStep?: (step: number) => void;
+}
+
+/** What a clone run directory's `config.json` holds. */
+interface CloneRunConfig {
+  preset: clone.ClonePreset;
+  stages: string[] | null;
+  init: string | null;
+}
+
+/** Runs (or resumes) the cloning curriculum; returns the run directory. */
+export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<string> {
+  const commandLine = o.commandLine ?? `vsml ${process.argv.slice(2).join(' ')}`;
+  let run: RunDir;
+  let cfg: CloneRunConfig;
+  let resume: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
+  if (o.resume) {
+    const opened = openRunDir(o.resume, 'clone');
+    run = opened;
+    const raw = opened.config as CloneRunConfig;
+    cfg = { ...raw, preset: clone.parseClonePreset(raw.preset) };
+    if (fs.existsSync(run.file('checkpoint.json'))) resume = await loadCheckpoint(run.file('checkpoint.json'), { kind: 'train' });
+  } else {
+    const { preset, source } = loadPreset(o);
+    cfg = { preset: resolveClonePreset(preset, source, o.seed), stages: o.stages ?? null, init: o.init ?? null };
+    const known = cfg.preset.curriculum.map((s) => s.name);
+    const unknown = (cfg.stages ?? []).filter((s) => !known.includes(s));
+    if (unknown.length > 0) throw new Error(`unknown stage ${unknown.join(', ')} (the preset has ${known.join(', ')})`);
+    run = createRunDir({ command: 'clone', name: cfg.preset.name, seed: cfg.preset.seed, config: cfg, ...(o.out ? { out: o.out } : {}), ...(o.backend ? { backend: o.backend } : {}) });
+  }
+  const backend = await setupBackend(o.backend);
+  run.info.backend = backend.name;
+  writeJsonAtomic(run.file('run.json'), run.info);
+  const initial = !resume && cfg.init ? (await loadClonedVm(cfg.init)).vm : undefined;
+
+  const stages = cfg.preset.curriculum.filter((s) => !cfg.stages || cfg.stages.includes(s.name));
+  const offsets = stages.map((_, i) => stages.slice(0, i).reduce((a, s) => a + s.iterations, 0));
+  const total = stages.reduce((a, s) => a + s.iterations, 0);
+  const resumeStep = resume ? (resume.step ?? 0) : undefined;
+  const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
+  const progress = createProgress('clone', total, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
+  let stop = false;
+  const onSignal = () => void (stop = true);
+  o.signal?.addEventListener('abort', onSignal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  out.write(resume ? `resuming ${run.dir} at step ${resumeStep}\n` : `run directory: ${run.dir}\n`);
+  out.write(`backend ${backend.name}; preset ${cfg.preset.name}; stages ${stages.map((s) => `${s.name} (${s.iterations})`).join(', ')}\n`);
+  let lastMetric: Record<string, number> = {};
+  try {
+    const r = await clone.runCurriculum({
+      preset: cfg.preset,
+      ...(resume ? { resume } : {}),
+      ...(initial ? { initial } : {}),
+      ...(cfg.stages ? { stages: cfg.stages } : {}),
+      provenance: { command: commandLine, seed: cfg.preset.seed, commit: run.info.commit },
+      callbacks: {
+        onMetrics: (m) => {
+          log.append({ ...m });
+          lastMetric = { loss: m.loss, ...(typeof m['updWRel'] === 'number' ? { updWRel: m['updWRel'] } : {}) };
+          o.onStep?.(m.step);
+        },
+        onProgress: (p) => progress.update((offsets[stages.findIndex((s) => s.name === p.stage)] ?? 0) + p.iteration, { stage: p.stage, ...lastMetric }),
+        onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
+        onStageEnd: (c, info) => saveCheckpoint(run.file(`vm-${info.stage}.json`), c),
+        shouldStop: () => stop,
+      },
+    });
+    progress.stop();
+    if (r.stopped) {
+      out.write(`stopped; continue with: vsml clone --resume ${run.dir}\n`);
+      finishRun(run, 'failed');
+      return run.dir;
+    }
+    const last = stages[stages.length - 1]!.name;
+    stampProvenance(run.file(`vm-${last}.json`), run.file('vm.json'), run);
+    finishRun(run, 'completed');
+    await buildReport([run.dir], run.dir, `vsml clone: ${cfg.preset.name}`);
+    out.write(`done: ${stages.map((s) => s.name).join(', ')}; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
+    return run.dir;
+  } finally {
+    o.signal?.removeEventListener('abort', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+export function registerClone(program: Command): void {
+  program
+    .command('clone')
+    .description('clone backpropagation into V_M with the curriculum of @vsml/clone (writes vm.json)')
+    .option('--preset <name>', 'preset data file (quick | paper); its clone section picks the @vsml/clone preset', 'quick')
+    .option('--config <file>', 'JSON merged over the preset')
+    .option('--seed <n>', 'seed of the V_M init and every cloning draw', (v) => Number(v))
+    .option('--stages <names>', 'comma-separated stages to run (default: the whole curriculum)', list)
+    .option('--init <file>', 'start from this V_M checkpoint')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--out <dir>', 'run directory (default runs/<timestamp>-clone-<preset>)')
+    .option('--resume <dir>', 'continue a run from its last checkpoint')
+    .action(async (o: CloneCliOptions) => {
+      if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
+      await runClone(o);
+    });
+}

@@ -1,0 +1,157 @@
+/**
+ * `vsml improve`: meta-optimises a cloned V_M with sep-CMA-ES (@vsml/clone's `improveClone`: fitness = the loss
+ * at the end of an unrolled MNIST episode) and writes a run directory: the resolved spec, metrics.jsonl (one record
+ * per generation: the unchanged clone, the CMA-ES mean and the population on the same episode), the resumable
+ * checkpoint, `vm.json` (the final mean, with provenance), `vm-best.json` and the report. With `--metatest <suite>`
+ * it meta-tests the clone before and after on the suite's datasets (learning curves next to each other).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import * as clone from '@vsml/clone';
+import { loadCheckpoint, saveCheckpoint } from '@vsml/core';
+import { buildReport } from '../report/build.js';
+import { createRunDir, finishRun, openRunDir, writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
+import { MetricsLog } from '../runs/metrics.js';
+import { createProgress } from '../runs/progress.js';
+import { deepMerge, loadPreset } from '../config/presets.js';
+import { cloneSuiteSpec, loadClonedVm, resolveClonePreset } from './clone-setup.js';
+import { runCloneMetatest } from './clone-metatest.js';
+import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+import { stampProvenance } from './metatrain.js';
+
+export interface ImproveCliOptions {
+  /** the cloned V_M to improve */
+  vm?: string;
+  preset?: string;
+  config?: string;
+  seed?: number;
+  generations?: number;
+  /** clone meta-test suite to run before and after (e.g. `demo`, `shallow`) */
+  metatest?: string;
+  backend?: string;
+  out?: string;
+  resume?: string;
+  quiet?: boolean;
+  commandLine?: string;
+  /** programmatic use: stop (checkpoint first, resumable) */
+  signal?: AbortSignal;
+  /** programmatic use: called after every generation with the number of generations done */
+  onStep?: (step: number) => void;
+}
+
+/** What an improve run directory's `config.json` holds. */
+interface ImproveRunConfig {
+  vm: string;
+  spec: clone.ImproveSpec;
+  emulation: clone.Emulation;
+  metatest: { suite: string; spec: clone.MetaTestSpec } | null;
+}
+
+/** Runs (or resumes) CMA-ES on a cloned V_M; returns the run directory. */
+export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promise<string> {
+  const commandLine = o.commandLine ?? `vsml ${process.argv.slice(2).join(' ')}`;
+  let run: RunDir;
+  let cfg: ImproveRunConfig;
+  let resume: Awaited<ReturnType<typeof loadCheckpoint>> | undefined;
+  if (o.resume) {
+    const opened = openRunDir(o.resume, 'improve');
+    run = opened;
+    cfg = opened.config as ImproveRunConfig;
+    if (fs.existsSync(run.file('checkpoint.json'))) resume = await loadCheckpoint(run.file('checkpoint.json'), { kind: 'train' });
+  } else {
+    if (!o.vm) throw new Error('vsml improve needs --vm <cloned V_M checkpoint> (or --resume <run-dir>)');
+    const { preset, source } = loadPreset(o);
+    const base = resolveClonePreset(preset, source);
+    const over: Record<string, unknown> = {};
+    if (o.seed !== undefined) over['seed'] = o.seed;
+    if (o.generations !== undefined) over['generations'] = o.generations;
+    const spec = clone.parseWith(clone.ImproveSchema, deepMerge(structuredClone(base.improve), over), 'improve');
+    const metatest = o.metatest ? { suite: o.metatest, spec: cloneSuiteSpec(preset, source, o.metatest, base) } : null;
+    cfg = { vm: path.resolve(o.vm), spec, emulation: base.emulation, metatest };
+    run = createRunDir({ command: 'improve', name: path.basename(o.vm, '.json'), seed: spec.seed, config: cfg, ...(o.out ? { out: o.out } : {}), ...(o.backend ? { backend: o.backend } : {}) });
+  }
+  const backend = await setupBackend(o.backend);
+  run.info.backend = backend.name;
+  writeJsonAtomic(run.file('run.json'), run.info);
+  const start = await loadClonedVm(cfg.vm);
+  const resumeStep = resume ? (resume.step ?? 0) : undefined;
+  const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
+  let stop = false;
+  const onSignal = () => void (stop = true);
+  o.signal?.addEventListener('abort', onSignal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  out.write(resume ? `resuming ${run.dir} after generation ${resumeStep}\n` : `run directory: ${run.dir}\n`);
+  out.write(`backend ${backend.name}; sep-CMA-ES on ${cfg.spec.params} of V_M from ${cfg.vm}: ${cfg.spec.generations} generations, λ ${cfg.spec.popSize}, σ0 ${cfg.spec.sigma0}, ${cfg.spec.steps}-step ${cfg.spec.dataset} episodes\n`);
+  try {
+    if (cfg.metatest && !resume) {
+      await runCloneMetatest({ vm: start.vm, model: start.model, emulation: cfg.emulation, spec: cfg.metatest.spec, learner: { name: 'clone', label: 'cloned backprop (before CMA-ES)' }, command: commandLine, run, quiet: o.quiet }, out);
+    }
+    const candidates = cfg.spec.popSize + 2;
+    const progress = createProgress('improve', cfg.spec.generations * candidates, { start: (resumeStep ?? 0) * candidates, ...(o.quiet ? { quiet: true } : {}) });
+    let last: Record<string, number> = {};
+    const r = await clone.improveClone({
+      vm: start.vm,
+      model: start.model,
+      emulation: cfg.emulation,
+      spec: cfg.spec,
+      ...(resume ? { resume } : {}),
+      provenance: { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit },
+      onGeneration: (g) => {
+        log.append({ ...g, step: g.generation + 1 });
+        last = { baseline: g.baseline, mean: g.meanFitness, best: g.best };
+        o.onStep?.(g.generation + 1);
+      },
+      onProgress: (p) => progress.update(p.generation * candidates + p.candidate, { gen: p.generation, ...last }),
+      onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
+      shouldStop: () => stop,
+    });
+    progress.stop();
+    if (r.stopped) {
+      out.write(`stopped; continue with: vsml improve --resume ${run.dir}\n`);
+      finishRun(run, 'failed');
+      return run.dir;
+    }
+    const prov = { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit, improvedFrom: cfg.vm };
+    await saveCheckpoint(run.file('vm-mean.json'), clone.vmCheckpoint(r.vm, r.model, { ...prov, which: 'cma-mean' }));
+    await saveCheckpoint(run.file('vm-best.json'), clone.vmCheckpoint(r.best, r.model, { ...prov, which: 'best-candidate', fitness: r.bestFitness }));
+    stampProvenance(run.file('vm-mean.json'), run.file('vm.json'), run);
+    const h = r.history;
+    if (h.length > 0) {
+      const first = h[0]!, final = h[h.length - 1]!;
+      out.write(`fitness (mean online cross-entropy at the end of the episode): clone ${first.baseline.toFixed(4)} → CMA-ES mean ${final.meanFitness.toFixed(4)} (unchanged clone on the same episode: ${final.baseline.toFixed(4)})\n`);
+    }
+    if (cfg.metatest) {
+      const spec = { ...cfg.metatest.spec, sgd: { ...cfg.metatest.spec.sgd, enabled: false } };
+      await runCloneMetatest({ vm: r.vm, model: start.model, emulation: cfg.emulation, spec, learner: { name: 'clone-improved', label: 'cloned backprop + CMA-ES' }, command: commandLine, run, quiet: o.quiet }, out);
+    }
+    finishRun(run, 'completed');
+    await buildReport([run.dir], run.dir, 'vsml improve');
+    out.write(`done; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
+    return run.dir;
+  } finally {
+    o.signal?.removeEventListener('abort', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function registerImprove(program: Command): void {
+  program
+    .command('improve')
+    .description('improve a cloned V_M with sep-CMA-ES (fitness: loss after an unrolled MNIST episode)')
+    .option('--vm <file>', 'the cloned V_M checkpoint (e.g. the vm.json of a vsml clone run)')
+    .option('--preset <name>', 'preset data file (quick | paper); its clone section holds the improve spec', 'quick')
+    .option('--config <file>', 'JSON merged over the preset')
+    .option('--seed <n>', 'seed of CMA-ES and the fitness episodes', (v) => Number(v))
+    .option('--generations <n>', 'CMA-ES generations', positiveInt('--generations'))
+    .option('--metatest <suite>', 'meta-test before and after with this clone suite of the preset (e.g. demo, shallow)')
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--out <dir>', 'run directory (default runs/<timestamp>-improve-<vm>)')
+    .option('--resume <dir>', 'continue a run from its last checkpoint')
+    .action(async (o: ImproveCliOptions) => {
+      if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
+      await runImprove(o);
+    });
+}
