@@ -9,31 +9,19 @@ import type { Command } from 'commander';
 import * as clone from '@vsml/clone';
 import { loadCheckpoint, saveCheckpoint } from '@vsml/core';
 import { buildReport } from '../report/build.js';
-import { createRunDir, finishRun, openRunDir, writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
+import { createRunDir, finishRun, openRunDir, type RunDir } from '../runs/run-dir.js';
 import { MetricsLog } from '../runs/metrics.js';
 import { createProgress } from '../runs/progress.js';
 import { loadPreset } from '../config/presets.js';
 import { loadClonedVm, resolveClonePreset } from './clone-setup.js';
-import { BACKEND_HELP, setupBackend, stdout, type Out } from './common.js';
+import { integer, interruptible, list, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
 import { stampProvenance } from './metatrain.js';
 
-export interface CloneCliOptions {
-  preset?: string;
-  config?: string;
-  seed?: number;
+export interface CloneCliOptions extends RunCliOptions {
   /** run only these stages of the curriculum (in preset order) */
   stages?: string[];
   /** start from this V_M checkpoint instead of the official init */
   init?: string;
-  backend?: string;
-  out?: string;
-  resume?: string;
-  quiet?: boolean;
-  commandLine?: string;
-  /** programmatic use: stop (checkpoint first, resumable) */
-  signal?: AbortSignal;
-  /** programmatic use: called after every logged iteration with its global step */
-  onStep?: (step: number) => void;
 }
 
 /** What a clone run directory's `config.json` holds. */
@@ -63,9 +51,7 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
     if (unknown.length > 0) throw new Error(`unknown stage ${unknown.join(', ')} (the preset has ${known.join(', ')})`);
     run = createRunDir({ command: 'clone', name: cfg.preset.name, seed: cfg.preset.seed, config: cfg, ...(o.out ? { out: o.out } : {}), ...(o.backend ? { backend: o.backend } : {}) });
   }
-  const backend = await setupBackend(o.backend);
-  run.info.backend = backend.name;
-  writeJsonAtomic(run.file('run.json'), run.info);
+  const backend = await recordBackend(run, o.backend);
   const initial = !resume && cfg.init ? (await loadClonedVm(cfg.init)).vm : undefined;
 
   const stages = cfg.preset.curriculum.filter((s) => !cfg.stages || cfg.stages.includes(s.name));
@@ -74,11 +60,7 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
   const resumeStep = resume ? (resume.step ?? 0) : undefined;
   const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
   const progress = createProgress('clone', total, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
-  let stop = false;
-  const onSignal = () => void (stop = true);
-  o.signal?.addEventListener('abort', onSignal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = interruptible(o.signal);
   out.write(resume ? `resuming ${run.dir} at step ${resumeStep}\n` : `run directory: ${run.dir}\n`);
   out.write(`backend ${backend.name}; preset ${cfg.preset.name}; stages ${stages.map((s) => `${s.name} (${s.iterations})`).join(', ')}\n`);
   let lastMetric: Record<string, number> = {};
@@ -98,7 +80,7 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
         onProgress: (p) => progress.update((offsets[stages.findIndex((s) => s.name === p.stage)] ?? 0) + p.iteration, { stage: p.stage, ...lastMetric }),
         onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
         onStageEnd: (c, info) => saveCheckpoint(run.file(`vm-${info.stage}.json`), c),
-        shouldStop: () => stop,
+        shouldStop: stop.stopped,
       },
     });
     progress.stop();
@@ -114,28 +96,18 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
     out.write(`done: ${stages.map((s) => s.name).join(', ')}; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
     return run.dir;
   } finally {
-    o.signal?.removeEventListener('abort', onSignal);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }
 
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
-
 export function registerClone(program: Command): void {
-  program
+  const cmd = program
     .command('clone')
     .description('clone backpropagation into V_M with the curriculum of @vsml/clone (writes vm.json)')
     .option('--preset <name>', 'preset data file (quick | paper); its clone section picks the @vsml/clone preset', 'quick')
     .option('--config <file>', 'JSON merged over the preset')
-    .option('--seed <n>', 'seed of the V_M init and every cloning draw', (v) => Number(v))
+    .option('--seed <n>', 'seed of the V_M init and every cloning draw', integer('--seed'))
     .option('--stages <names>', 'comma-separated stages to run (default: the whole curriculum)', list)
-    .option('--init <file>', 'start from this V_M checkpoint')
-    .option('--backend <name>', BACKEND_HELP)
-    .option('--out <dir>', 'run directory (default runs/<timestamp>-clone-<preset>)')
-    .option('--resume <dir>', 'continue a run from its last checkpoint')
-    .action(async (o: CloneCliOptions) => {
-      if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
-      await runClone(o);
-    });
+    .option('--init <file>', 'start from this V_M checkpoint');
+  runOptions(cmd, 'clone').action(async (o: CloneCliOptions) => void (await runClone(o)));
 }

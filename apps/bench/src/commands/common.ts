@@ -1,5 +1,7 @@
 /** Small helpers shared by the commands of this issue: output sinks, backend option, number parsing. */
+import type { Command } from 'commander';
 import { initBackend, parseBackendRequest, type BackendInfo } from '@vsml/core';
+import { writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
 
 /** Where a command writes its result (stdout in the CLI; a buffer in tests). */
 export interface Out {
@@ -47,4 +49,80 @@ export function layerSizes(v: string): number[] {
     throw new Error(`--layers must be comma-separated positive sizes like 784,10 or 784,32,10, got '${v}'`);
   }
   return sizes;
+}
+
+/** Parses an integer option (e.g. `--seed`). */
+export function integer(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n)) throw new Error(`${name} must be an integer, got '${v}'`);
+    return n;
+  };
+}
+
+/** Parses a comma-separated list option. */
+export function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Initialises the backend of a run and records its name in `run.json`. */
+export async function recordBackend(run: RunDir, backend: string | undefined): Promise<BackendInfo> {
+  const info = await setupBackend(backend);
+  run.info.backend = info.name;
+  writeJsonAtomic(run.file('run.json'), run.info);
+  return info;
+}
+
+/**
+ * A stop request for a long run: Ctrl-C / SIGTERM or a programmatic `AbortSignal` sets `stopped`; the run then
+ * checkpoints and returns (resumable). `dispose` removes the handlers.
+ */
+export function interruptible(signal?: AbortSignal): { readonly signal: AbortSignal; stopped(): boolean; dispose(): void } {
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  signal?.addEventListener('abort', stop);
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return {
+    signal: ac.signal,
+    stopped: () => ac.signal.aborted,
+    dispose: () => {
+      signal?.removeEventListener('abort', stop);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    },
+  };
+}
+
+/** Options every resumable training command (metatrain, clone, improve) takes. */
+export interface RunCliOptions {
+  /** preset name or `.json` file */
+  preset?: string;
+  /** JSON merged over the preset */
+  config?: string;
+  seed?: number;
+  backend?: string;
+  /** run directory */
+  out?: string;
+  /** continue this run directory from its last checkpoint */
+  resume?: string;
+  /** no progress output */
+  quiet?: boolean;
+  /** command line to record (default: process.argv) */
+  commandLine?: string;
+  /** programmatic use: stop (the run checkpoints first and stays resumable) */
+  signal?: AbortSignal;
+  /** programmatic use: called after every step (meta-step, logged iteration, generation) with the steps done */
+  onStep?: (step: number) => void;
+}
+
+/** Adds `--backend`, `--out` and `--resume` (the options of {@link RunCliOptions} that every training command words alike). */
+export function runOptions(cmd: Command, command: string): Command {
+  return cmd
+    .option('--backend <name>', BACKEND_HELP)
+    .option('--out <dir>', `run directory (default runs/<timestamp>-${command}-<name>)`)
+    .option('--resume <dir>', 'continue a run from its last checkpoint');
 }

@@ -24,6 +24,7 @@ import {
 } from '@vsml/core';
 import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
 import { runMetatest } from './metatest.js';
+import { buildReport } from '../report/build.js';
 
 export interface DemoOptions {
   steps?: number;
@@ -97,39 +98,64 @@ export async function runDemo(opts: DemoOptions = {}, out: Out = stdout): Promis
   }
 }
 
-/** The pretrained V_M shipped with the CLI (produced by `vsml metatrain --preset quick`, provenance inside). */
-export function shippedCheckpoints(): { vsml: string | null } {
+/** File names of the shipped pretrained V_M checkpoints (in `apps/bench/checkpoints`, provenance inside each). */
+export const SHIPPED = {
+  /** meta-trained from scratch: `vsml metatrain --preset quick --seed 1` */
+  vsml: 'vsml-scratch.vm.json',
+  /** cloned backprop: the random-data stage of `vsml clone --preset quick` */
+  clone: 'clone-backprop.vm.json',
+} as const;
+
+/** Paths of the shipped checkpoints that exist (null: not shipped). */
+export function shippedCheckpoints(): { vsml: string | null; clone: string | null } {
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (const dir of [path.resolve(here, '../checkpoints'), path.resolve(here, '../../checkpoints')]) {
-    const vsml = path.join(dir, 'vsml-scratch.vm.json');
-    if (fs.existsSync(vsml)) return { vsml };
+    if (!fs.existsSync(dir)) continue;
+    const at = (f: string): string | null => (fs.existsSync(path.join(dir, f)) ? path.join(dir, f) : null);
+    return { vsml: at(SHIPPED.vsml), clone: at(SHIPPED.clone) };
   }
-  return { vsml: null };
+  return { vsml: null, clone: null };
+}
+
+function describeShipped(file: string, what: string, out: Out): void {
+  const ck = JSON.parse(fs.readFileSync(file, 'utf8')) as { provenance?: { command?: string; commit?: string; seed?: number } };
+  out.write(`shipped ${what}: ${file}\n  made by: ${ck.provenance?.command ?? '?'} (seed ${ck.provenance?.seed ?? '?'}, commit ${ck.provenance?.commit ?? '?'})\n`);
 }
 
 /**
- * The main job (`pnpm start`): meta-tests the shipped pretrained V_M on MNIST and Fashion-MNIST test streams against
- * online Adam / SGD (the `demo` suite of the quick preset), prints the table and writes the report. Without a shipped
- * checkpoint (or with `--synthetic`) it runs the synthetic episode of an untrained model instead.
+ * The main job (`pnpm start`): meta-tests the shipped pretrained V_M checkpoints on MNIST and Fashion-MNIST test
+ * streams: the from-scratch V_M against online Adam / SGD (the `demo` suite of the quick preset), and the cloned
+ * backprop next to SGD on the same network (the clone's `demo` suite); prints the tables and writes one report.
+ * Without shipped checkpoints (or with `--synthetic`) it runs the synthetic episode of an untrained model instead.
  */
 export async function runMainJob(o: DemoOptions & { synthetic?: boolean; out?: string }, out: Out = stdout): Promise<void> {
-  const { vsml } = shippedCheckpoints();
-  if (o.synthetic || !vsml) {
-    if (!vsml) out.write('no shipped V_M checkpoint found: running the synthetic demo of an untrained model\n');
+  const { vsml, clone } = shippedCheckpoints();
+  if (o.synthetic || (!vsml && !clone)) {
+    if (!vsml && !clone) out.write('no shipped V_M checkpoint found: running the synthetic demo of an untrained model\n');
     await runDemo(o, out);
     return;
   }
-  const ck = JSON.parse(fs.readFileSync(vsml, 'utf8')) as { provenance?: { command?: string; commit?: string; seed?: number } };
-  out.write(`shipped V_M: ${vsml}\n  made by: ${ck.provenance?.command ?? '?'} (seed ${ck.provenance?.seed ?? '?'}, commit ${ck.provenance?.commit ?? '?'})\n`);
-  await runMetatest({ preset: 'quick', suite: ['demo'], vsml, name: 'demo', ...(o.backend ? { backend: o.backend } : {}), ...(o.out ? { out: o.out } : {}) }, out);
+  const root = o.out ?? path.join('runs', `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-demo`);
+  const backend = o.backend ? { backend: o.backend } : {};
+  const dirs: string[] = [];
+  if (vsml) {
+    describeShipped(vsml, 'V_M meta-trained from scratch', out);
+    dirs.push(await runMetatest({ preset: 'quick', suite: ['demo'], vsml, name: 'demo', out: path.join(root, 'scratch'), ...backend }, out));
+  }
+  if (clone) {
+    describeShipped(clone, 'cloned backprop V_M', out);
+    dirs.push(await runMetatest({ preset: 'quick', suite: ['demo'], clone, name: 'demo-clone', out: path.join(root, 'clone'), ...backend }, out));
+  }
+  await buildReport(dirs, root, 'vsml demo: the shipped checkpoints');
+  out.write(`report of both: ${path.join(root, 'report.html')}\n`);
 }
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('the main job: meta-test the shipped pretrained V_M on MNIST and Fashion-MNIST against online Adam/SGD (--synthetic: an untrained model on synthetic data)')
+    .description('the main job: meta-test the shipped V_M checkpoints (from scratch; cloned backprop) on MNIST and Fashion-MNIST against online Adam/SGD (--synthetic: an untrained model on synthetic data)')
     .option('--synthetic', 'run the synthetic episode of an untrained (or --checkpoint) model instead')
-    .option('--out <dir>', 'run directory of the meta-test')
+    .option('--out <dir>', 'directory of the meta-test runs and the report')
     .option('--steps <n>', 'steps per episode', positiveInt('--steps'), 40)
     .option('--population <n>', 'parallel episodes', positiveInt('--population'), 8)
     .option('--inputs <n>', 'input size', positiveInt('--inputs'), 16)

@@ -11,33 +11,21 @@ import type { Command } from 'commander';
 import * as clone from '@vsml/clone';
 import { loadCheckpoint, saveCheckpoint } from '@vsml/core';
 import { buildReport } from '../report/build.js';
-import { createRunDir, finishRun, openRunDir, writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
+import { createRunDir, finishRun, openRunDir, type RunDir } from '../runs/run-dir.js';
 import { MetricsLog } from '../runs/metrics.js';
 import { createProgress } from '../runs/progress.js';
 import { deepMerge, loadPreset } from '../config/presets.js';
 import { cloneSuiteSpec, loadClonedVm, resolveClonePreset } from './clone-setup.js';
 import { runCloneMetatest } from './clone-metatest.js';
-import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+import { integer, interruptible, positiveInt, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
 import { stampProvenance } from './metatrain.js';
 
-export interface ImproveCliOptions {
+export interface ImproveCliOptions extends RunCliOptions {
   /** the cloned V_M to improve */
   vm?: string;
-  preset?: string;
-  config?: string;
-  seed?: number;
   generations?: number;
   /** clone meta-test suite to run before and after (e.g. `demo`, `shallow`) */
   metatest?: string;
-  backend?: string;
-  out?: string;
-  resume?: string;
-  quiet?: boolean;
-  commandLine?: string;
-  /** programmatic use: stop (checkpoint first, resumable) */
-  signal?: AbortSignal;
-  /** programmatic use: called after every generation with the number of generations done */
-  onStep?: (step: number) => void;
 }
 
 /** What an improve run directory's `config.json` holds. */
@@ -71,17 +59,11 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
     cfg = { vm: path.resolve(o.vm), spec, emulation: base.emulation, metatest };
     run = createRunDir({ command: 'improve', name: path.basename(o.vm, '.json'), seed: spec.seed, config: cfg, ...(o.out ? { out: o.out } : {}), ...(o.backend ? { backend: o.backend } : {}) });
   }
-  const backend = await setupBackend(o.backend);
-  run.info.backend = backend.name;
-  writeJsonAtomic(run.file('run.json'), run.info);
+  const backend = await recordBackend(run, o.backend);
   const start = await loadClonedVm(cfg.vm);
   const resumeStep = resume ? (resume.step ?? 0) : undefined;
   const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
-  let stop = false;
-  const onSignal = () => void (stop = true);
-  o.signal?.addEventListener('abort', onSignal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = interruptible(o.signal);
   out.write(resume ? `resuming ${run.dir} after generation ${resumeStep}\n` : `run directory: ${run.dir}\n`);
   out.write(`backend ${backend.name}; sep-CMA-ES on ${cfg.spec.params} of V_M from ${cfg.vm}: ${cfg.spec.generations} generations, λ ${cfg.spec.popSize}, σ0 ${cfg.spec.sigma0}, ${cfg.spec.steps}-step ${cfg.spec.dataset} episodes\n`);
   try {
@@ -105,7 +87,7 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
       },
       onProgress: (p) => progress.update(p.generation * candidates + p.candidate, { gen: p.generation, ...last }),
       onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
-      shouldStop: () => stop,
+      shouldStop: stop.stopped,
     });
     progress.stop();
     if (r.stopped) {
@@ -131,27 +113,19 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
     out.write(`done; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
     return run.dir;
   } finally {
-    o.signal?.removeEventListener('abort', onSignal);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }
 
 export function registerImprove(program: Command): void {
-  program
+  const cmd = program
     .command('improve')
     .description('improve a cloned V_M with sep-CMA-ES (fitness: loss after an unrolled MNIST episode)')
     .option('--vm <file>', 'the cloned V_M checkpoint (e.g. the vm.json of a vsml clone run)')
     .option('--preset <name>', 'preset data file (quick | paper); its clone section holds the improve spec', 'quick')
     .option('--config <file>', 'JSON merged over the preset')
-    .option('--seed <n>', 'seed of CMA-ES and the fitness episodes', (v) => Number(v))
+    .option('--seed <n>', 'seed of CMA-ES and the fitness episodes', integer('--seed'))
     .option('--generations <n>', 'CMA-ES generations', positiveInt('--generations'))
-    .option('--metatest <suite>', 'meta-test before and after with this clone suite of the preset (e.g. demo, shallow)')
-    .option('--backend <name>', BACKEND_HELP)
-    .option('--out <dir>', 'run directory (default runs/<timestamp>-improve-<vm>)')
-    .option('--resume <dir>', 'continue a run from its last checkpoint')
-    .action(async (o: ImproveCliOptions) => {
-      if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
-      await runImprove(o);
-    });
+    .option('--metatest <suite>', 'meta-test before and after with this clone suite of the preset (e.g. demo, shallow)');
+  runOptions(cmd, 'improve').action(async (o: ImproveCliOptions) => void (await runImprove(o)));
 }

@@ -8,12 +8,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import * as mt from '@vsml/metatrain';
 import { buildReport } from '../report/build.js';
-import { createRunDir, finishRun, writeJsonAtomic } from '../runs/run-dir.js';
+import { createRunDir, finishRun, writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
 import * as clone from '@vsml/clone';
 import { loadPreset, MetatestSuiteSchema, type MetatestSuite, type Preset } from '../config/presets.js';
 import { cloneSuiteSpec, loadClonedVm, resolveClonePreset } from './clone-setup.js';
 import { runCloneMetatest } from './clone-metatest.js';
-import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+import { BACKEND_HELP, list, positiveInt, recordBackend, stdout, type Out } from './common.js';
 
 export interface MetatestCliOptions {
   preset?: string;
@@ -55,6 +55,13 @@ export async function learnerByName(name: string, o: { vsml?: string; metaRnn?: 
   return mt.onlineLearner({ optimizer, model, name, label, ...(lr !== undefined ? { lr: Number(lr) } : {}) });
 }
 
+/** Backend, `results/` folder and the first line of output of a metatest run directory. */
+async function startMetatestRun(run: RunDir, backend: string | undefined, out: Out): Promise<void> {
+  await recordBackend(run, backend);
+  fs.mkdirSync(run.file('results'), { recursive: true });
+  out.write(`run directory: ${run.dir}\n`);
+}
+
 const pct = (s: { mean: number; std: number } | undefined): string => (s ? `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}` : '–');
 
 /** Runs the suites; returns the run directory. */
@@ -82,11 +89,7 @@ export async function runMetatest(o: MetatestCliOptions, out: Out = stdout): Pro
     ...(o.out ? { out: o.out } : {}),
     ...(o.backend ? { backend: o.backend } : {}),
   });
-  const backend = await setupBackend(o.backend);
-  run.info.backend = backend.name;
-  writeJsonAtomic(run.file('run.json'), run.info);
-  fs.mkdirSync(run.file('results'), { recursive: true });
-  out.write(`run directory: ${run.dir}\n`);
+  await startMetatestRun(run, o.backend, out);
   const table: string[] = [];
   for (const suite of suites) {
     table.push(`\n${suite.name}: ${JSON.stringify(suite.preprocess)}, ${suite.steps} steps, seeds ${suite.seeds.join(',')}`);
@@ -146,11 +149,7 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
     ...(o.out ? { out: o.out } : {}),
     ...(o.backend ? { backend: o.backend } : {}),
   });
-  const backend = await setupBackend(o.backend);
-  run.info.backend = backend.name;
-  writeJsonAtomic(run.file('run.json'), run.info);
-  fs.mkdirSync(run.file('results'), { recursive: true });
-  out.write(`run directory: ${run.dir}\n`);
+  await startMetatestRun(run, o.backend, out);
   for (const { name, spec } of specs) {
     const label = `cloned backprop (${spec.hidden.length ? `hidden ${spec.hidden.join('-')}` : 'shallow'})`;
     await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name }, out);
@@ -160,8 +159,6 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
   out.write(`report: ${run.file('report.html')}\n`);
   return run.dir;
 }
-
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
 
 export function registerMetatest(program: Command): void {
   program

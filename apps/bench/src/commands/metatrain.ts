@@ -14,26 +14,13 @@ import { createRunDir, finishRun, openRunDir, writeJsonAtomic, type RunDir } fro
 import { MetricsLog } from '../runs/metrics.js';
 import { createProgress } from '../runs/progress.js';
 import { loadPreset, MetatrainSectionSchema, type MetatrainSection } from '../config/presets.js';
-import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+import { integer, interruptible, positiveInt, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
 
-export interface MetatrainCliOptions {
-  preset?: string;
-  config?: string;
+export interface MetatrainCliOptions extends RunCliOptions {
   model?: 'vsml' | 'meta-rnn';
   method?: 'grad' | 'es' | 'cma';
-  seed?: number;
   steps?: number;
-  backend?: string;
-  out?: string;
-  resume?: string;
   name?: string;
-  quiet?: boolean;
-  /** command line to record (default: process.argv) */
-  commandLine?: string;
-  /** programmatic use: abort the run (it checkpoints and stops, resumable) */
-  signal?: AbortSignal;
-  /** programmatic use: called after every meta-step */
-  onStep?: (step: number) => void;
 }
 
 /** Applies the command-line overrides to a preset section. */
@@ -116,9 +103,7 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
       ...(o.backend ? { backend: o.backend } : {}),
     });
   }
-  const backend = await setupBackend(o.backend);
-  run.info.backend = backend.name;
-  writeJsonAtomic(run.file('run.json'), run.info);
+  await recordBackend(run, o.backend);
 
   const model = mt.modelFromDescription(section.model);
   const tasks = new mt.TaskFamily(section.tasks);
@@ -127,11 +112,7 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
   const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
   fs.mkdirSync(run.file('metatests'), { recursive: true });
   const progress = createProgress('metatrain', section.outer.steps, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
-  const ac = new AbortController();
-  const onSignal = () => ac.abort();
-  o.signal?.addEventListener('abort', onSignal);
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const stop = interruptible(o.signal);
   if (resumeFrom) out.write(`resuming ${run.dir} from step ${resumeStep}\n`);
   else out.write(`run directory: ${run.dir}\n`);
   try {
@@ -145,7 +126,7 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
       metaTests: section.metaTests,
       learnerName: section.name,
       command: commandLine,
-      signal: ac.signal,
+      signal: stop.signal,
       onMetrics: (r) => log.append(r),
       onProgress: (p) => {
         progress.update(p.step, { loss: p.lossAvg, 's/step': p.secondsPerStep });
@@ -169,30 +150,25 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
     out.write(`done: ${result.step} steps in ${(result.elapsedSeconds / 60).toFixed(1)} min; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
     return run.dir;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
     await close();
   }
 }
 
 export function registerMetatrain(program: Command): void {
-  program
+  const cmd = program
     .command('metatrain')
     .description('meta-train a learning algorithm from scratch (VSML or the Meta RNN baseline)')
     .option('--preset <name>', 'preset data file in apps/bench/presets (quick | paper)', 'quick')
     .option('--config <file>', 'JSON merged over the preset (the file wins)')
     .option('--model <kind>', 'vsml | meta-rnn', 'vsml')
     .option('--method <name>', 'grad (meta-gradients) | es (OpenAI-ES) | cma (sep-CMA-ES); default: the preset\'s')
-    .option('--seed <n>', 'seed of V_M init, the outer loop and the task stream', (v) => Number(v))
+    .option('--seed <n>', 'seed of V_M init, the outer loop and the task stream', integer('--seed'))
     .option('--steps <n>', 'meta-steps', positiveInt('--steps'))
-    .option('--name <name>', 'run and learner name')
-    .option('--backend <name>', BACKEND_HELP)
-    .option('--out <dir>', 'run directory (default runs/<timestamp>-metatrain-<name>)')
-    .option('--resume <dir>', 'continue a run from its last checkpoint')
-    .action(async (o: MetatrainCliOptions) => {
+    .option('--name <name>', 'run and learner name');
+  runOptions(cmd, 'metatrain').action(async (o: MetatrainCliOptions) => {
       if (o.model !== 'vsml' && o.model !== 'meta-rnn') throw new Error(`--model must be vsml or meta-rnn, got '${String(o.model)}'`);
       if (o.method !== undefined && !['grad', 'es', 'cma'].includes(o.method)) throw new Error(`--method must be grad, es or cma, got '${o.method}'`);
-      if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
       await runMetatrain(o);
     });
 }

@@ -21,7 +21,7 @@ import { runClone } from './clone.js';
 import { runImprove } from './improve.js';
 import { runMetatest } from './metatest.js';
 import { runMetatrain } from './metatrain.js';
-import { BACKEND_HELP, stdout, type Out } from './common.js';
+import { BACKEND_HELP, integer, list, stdout, type Out } from './common.js';
 
 export interface ReproduceOptions {
   preset?: string;
@@ -110,19 +110,14 @@ export async function runReproduce(o: ReproduceOptions, out: Out = stdout): Prom
   return root;
 }
 
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter(Boolean);
-
 export function registerReproduce(program: Command): void {
   program
     .command('reproduce')
     .description('re-create the shipped checkpoints and the report from nothing (quick preset: about 2.5 h on 2 cores)')
     .option('--preset <name>', 'preset data file (quick | paper)', 'quick')
-    .option('--seed <n>', 'seed of both meta-training runs', (v) => Number(v))
+    .option('--seed <n>', 'seed of both meta-training runs', integer('--seed'))
     .option('--only <stages>', `comma-separated stages (${REPRODUCE_STAGES.join(', ')})`, list)
     .option('--backend <name>', BACKEND_HELP)
     .option('--out <dir>', 'reproduction directory (default runs/reproduce-<preset>-seed<seed>); run again to continue')
-    .action(async (o: ReproduceOptions) => {
-      if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new Error('--seed must be an integer');
-      await runReproduce(o);
-    });
+    .action(async (o: ReproduceOptions) => void (await runReproduce(o)));
 }
