@@ -5,7 +5,7 @@
  * 1. `metatrain`: VSML meta-trained from scratch (`vsml metatrain --preset P --seed S`);
  * 2. `metarnn`: the Meta RNN baseline, same budget and data (`--model meta-rnn`);
  * 3. `clone`: the backprop-cloning curriculum (`vsml clone --preset P`);
- * 4. `improve`: sep-CMA-ES on the shallow clone, meta-tested before and after (`--metatest demo`);
+ * 4. `improve`: sep-CMA-ES on the shallow clone, meta-tested before and after (`--metatest improve`);
  * 5. `metatest`: every learner suite of the preset, with both meta-trained models;
  * 6. `metatest-clone`: the clone's `demo` suite; then one report over all of them.
  *
@@ -62,7 +62,7 @@ export async function runReproduce(o: ReproduceOptions, out: Out = stdout): Prom
     metatrain: (line) => runMetatrain({ preset: presetName, seed, model: 'vsml', commandLine: line, out: dir('metatrain'), ...common }, out),
     metarnn: (line) => runMetatrain({ preset: presetName, seed, model: 'meta-rnn', commandLine: line, out: dir('metarnn'), ...common }, out),
     clone: (line) => runClone({ preset: presetName, commandLine: line, out: dir('clone'), ...common }, out),
-    improve: (line) => runImprove({ preset: presetName, vm: cloneVm, metatest: 'demo', commandLine: line, out: dir('improve'), ...common }, out),
+    improve: (line) => runImprove({ preset: presetName, vm: cloneVm, metatest: 'improve', commandLine: line, out: dir('improve'), ...common }, out),
     metatest: (line) =>
       runMetatest({ preset: presetName, vsml: vsmlVm, ...(preset.metarnn ? { metaRnn: metaRnnVm } : {}), commandLine: line, out: dir('metatest'), name: 'reproduce', ...(o.backend ? { backend: o.backend } : {}) }, out),
     'metatest-clone': (line) => runMetatest({ preset: presetName, clone: cloneVm, suite: ['demo'], commandLine: line, out: dir('metatest-clone'), ...(o.backend ? { backend: o.backend } : {}) }, out),
@@ -71,7 +71,7 @@ export async function runReproduce(o: ReproduceOptions, out: Out = stdout): Prom
     metatrain: `vsml metatrain --preset ${presetName} --seed ${seed} --out ${dir('metatrain')}`,
     metarnn: `vsml metatrain --preset ${presetName} --model meta-rnn --seed ${seed} --out ${dir('metarnn')}`,
     clone: `vsml clone --preset ${presetName} --out ${dir('clone')}`,
-    improve: `vsml improve --preset ${presetName} --vm ${cloneVm} --metatest demo --out ${dir('improve')}`,
+    improve: `vsml improve --preset ${presetName} --vm ${cloneVm} --metatest improve --out ${dir('improve')}`,
     metatest: `vsml metatest --preset ${presetName} --vsml ${vsmlVm} --meta-rnn ${metaRnnVm} --out ${dir('metatest')}`,
     'metatest-clone': `vsml metatest --preset ${presetName} --clone ${cloneVm} --suite demo --out ${dir('metatest-clone')}`,
   };
