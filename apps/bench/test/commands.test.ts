@@ -1,12 +1,13 @@
 // The commands of issue 2, run in-process (no build needed): trace end to end on a tiny hand-computed file,
 // info, demo and a very short tick benchmark.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildProgram } from '../src/cli.js';
 import { runTrace } from '../src/commands/trace.js';
 import { collectInfo } from '../src/commands/info.js';
-import { runDemo } from '../src/commands/demo.js';
+import { runDemo, runMainJob, shippedCheckpoints } from '../src/commands/demo.js';
 import { runTickBench } from '../src/commands/bench.js';
 import { bufferOut } from '../src/commands/common.js';
 
@@ -70,6 +71,26 @@ describe('vsml info, demo, bench tick', () => {
     expect(out.text().split('\n').filter((l) => /^\s+\d+\s+\d\.\d{3}/.test(l)).length).toBe(5);
   });
 
+  it('the main job meta-tests both shipped checkpoints (made by the CLI, provenance inside) and writes one report', async () => {
+    const shipped = shippedCheckpoints();
+    expect(shipped.vsml).not.toBeNull();
+    expect(shipped.clone).not.toBeNull();
+    for (const f of [shipped.vsml!, shipped.clone!]) {
+      const prov = (JSON.parse(fs.readFileSync(f, 'utf8')) as { provenance: Record<string, unknown> }).provenance;
+      expect(String(prov['command'])).toMatch(/^vsml (metatrain|clone) --preset quick/);
+      expect(String(prov['commit'])).toMatch(/^[0-9a-f]{40}$/);
+      expect(typeof prov['seed']).toBe('number');
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vsml-main-'));
+    const out = bufferOut();
+    await runMainJob({ steps: 3, out: dir, backend: 'wasm' }, out);
+    expect(out.text()).toMatch(/shipped V_M meta-trained from scratch/);
+    expect(out.text()).toMatch(/shipped cloned backprop V_M/);
+    expect(fs.readdirSync(path.join(dir, 'clone', 'results'))).toContain('demo-clone-mnist.json');
+    expect(fs.readdirSync(path.join(dir, 'scratch', 'results'))).toContain('demo-vsml-fashion_mnist.json');
+    expect(fs.readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain('cloned backprop');
+  }, 120_000);
+
   it('bench tick prints records in the form of bench_numpy.py', async () => {
     const out = bufferOut();
     const recs = await runTickBench({ config: 'small', P: [2], steps: 3, repeats: 1, backend: 'wasm' }, out);
@@ -77,8 +98,10 @@ describe('vsml info, demo, bench tick', () => {
     expect(JSON.parse(out.text().trim())['sub_lstm_ticks_per_s']).toBeGreaterThan(0);
   });
 
-  it('registers demo, info, trace and bench tick on the program', () => {
-    const names = buildProgram().commands.map((c) => c.name());
-    expect(names).toEqual(expect.arrayContaining(['demo', 'info', 'trace', 'bench']));
+  it('registers every command of the CLI, each with --help', () => {
+    const program = buildProgram();
+    const names = program.commands.map((c) => c.name());
+    expect(names.sort()).toEqual(['bench', 'clone', 'demo', 'improve', 'info', 'metatest', 'metatrain', 'report', 'reproduce', 'trace']);
+    for (const c of program.commands) expect(c.helpInformation()).toContain(c.description());
   });
 });

@@ -137,14 +137,16 @@ export async function runMainJob(o: DemoOptions & { synthetic?: boolean; out?: s
   }
   const root = o.out ?? path.join('runs', `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-demo`);
   const backend = o.backend ? { backend: o.backend } : {};
+  // --steps shortens both meta-tests (a smoke run); by default each suite runs its own length
+  const steps = o.steps ? { steps: o.steps } : {};
   const dirs: string[] = [];
   if (vsml) {
     describeShipped(vsml, 'V_M meta-trained from scratch', out);
-    dirs.push(await runMetatest({ preset: 'quick', suite: ['demo'], vsml, name: 'demo', out: path.join(root, 'scratch'), ...backend }, out));
+    dirs.push(await runMetatest({ preset: 'quick', suite: ['demo'], vsml, name: 'demo', out: path.join(root, 'scratch'), ...steps, ...backend }, out));
   }
   if (clone) {
     describeShipped(clone, 'cloned backprop V_M', out);
-    dirs.push(await runMetatest({ preset: 'quick', suite: ['demo'], clone, name: 'demo-clone', out: path.join(root, 'clone'), ...backend }, out));
+    dirs.push(await runMetatest({ preset: 'quick', suite: ['demo'], clone, name: 'demo-clone', out: path.join(root, 'clone'), ...steps, ...backend }, out));
   }
   await buildReport(dirs, root, 'vsml demo: the shipped checkpoints');
   out.write(`report of both: ${path.join(root, 'report.html')}\n`);
@@ -156,7 +158,7 @@ export function registerDemo(program: Command): void {
     .description('the main job: meta-test the shipped V_M checkpoints (from scratch; cloned backprop) on MNIST and Fashion-MNIST against online Adam/SGD (--synthetic: an untrained model on synthetic data)')
     .option('--synthetic', 'run the synthetic episode of an untrained (or --checkpoint) model instead')
     .option('--out <dir>', 'directory of the meta-test runs and the report')
-    .option('--steps <n>', 'steps per episode', positiveInt('--steps'), 40)
+    .option('--steps <n>', 'steps per episode (synthetic: 40; main job: the suites\' lengths)', positiveInt('--steps'))
     .option('--population <n>', 'parallel episodes', positiveInt('--population'), 8)
     .option('--inputs <n>', 'input size', positiveInt('--inputs'), 16)
     .option('--classes <n>', 'number of classes', positiveInt('--classes'), 4)
