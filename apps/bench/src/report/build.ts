@@ -21,6 +21,7 @@ const METRIC_GROUPS: { title: string; match: RegExp; log: boolean }[] = [
   { title: 'errors', match: /error|err$/i, log: true },
   { title: 'accuracies', match: /acc/i, log: false },
   { title: 'cloning errors relative to the targets', match: /^(fwdRel|bwdRel|updWRel|updBRel|holdRel)$/, log: true },
+  { title: 'network stages: per-layer errors relative to the targets', match: /^l\d+\.(fwdRel|bwdRel|updWRel)$/, log: true },
   { title: 'CMA-ES fitness (cross-entropy at the end of the episode)', match: /^(baseline|meanFitness|best|median)$/, log: false },
 ];
 
