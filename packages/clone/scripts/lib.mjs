@@ -41,11 +41,6 @@ export function writeJson(file, value) {
   renameSync(tmp, file);
 }
 
-/** Appends one JSON line. */
-export function appendJsonl(file, value) {
-  mkdirSync(path.dirname(file), { recursive: true });
-  appendFileSync(file, `${JSON.stringify(value)}\n`);
-}
 
 /** A preset by name (`quick`, `paper`) or from a JSON file, with `--set` overrides merged deeply. */
 export function resolvePreset(clone, name, overrides) {
@@ -61,12 +56,3 @@ export function deepMerge(a, b) {
   return out;
 }
 
-/** The git commit of the working tree (or null). */
-export async function gitCommit() {
-  try {
-    const { execSync } = await import('node:child_process');
-    return execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    return null;
-  }
-}
