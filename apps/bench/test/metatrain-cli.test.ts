@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runMetatrain } from '../src/commands/metatrain.js';
+import { resolveSection, runMetatrain } from '../src/commands/metatrain.js';
+import { loadPreset } from '../src/config/presets.js';
 import { runMetatest } from '../src/commands/metatest.js';
 import { bufferOut } from '../src/commands/common.js';
 import { readMetrics } from '../src/runs/metrics.js';
@@ -62,6 +63,14 @@ describe('vsml metatrain / metatest', () => {
     expect(r.onlineAccuracy.mean).toHaveLength(12);
     expect(r.seeds).toEqual([1, 2, 3, 4, 5]);
     expect(fs.readFileSync(path.join(test, 'report.html'), 'utf8')).toContain('<svg');
+  });
+
+  it('--method es switches to the official ES settings (32 pairs, σ 0.05, Adam 0.025 without clipping)', () => {
+    const section = resolveSection(loadPreset({ preset: 'quick' }).preset.metatrain!, { method: 'es' });
+    expect(section.estimator).toMatchObject({ kind: 'es', pairs: 32, sigma: 0.05, shaping: 'none' });
+    expect(section.outer.optimizer).toMatchObject({ type: 'adam', lr: 0.025, clipGradNorm: 0 });
+    const grad = resolveSection(loadPreset({ preset: 'quick' }).preset.metatrain!, { method: 'grad' });
+    expect(grad.outer.optimizer).toMatchObject({ lr: 0.001, clipGradNorm: 25 });
   });
 
   it('rejects unknown config keys with the key path', async () => {

@@ -34,7 +34,9 @@ export function resolveSection(section: MetatrainSection, o: MetatrainCliOptions
   if (o.name !== undefined) s.name = o.name;
   if (o.method === 'grad' && s.estimator.kind !== 'full-grad') s.estimator = { kind: 'full-grad', engine: 'wasm', segmentSteps: 25 };
   if (o.method === 'es' && s.estimator.kind !== 'es') {
+    // the official ES settings: antithetic pairs, σ 0.05, raw loss differences, Adam 0.025 without clipping
     s.estimator = { kind: 'es', pairs: 32, sigma: 0.05, shaping: 'none', engine: 'wasm', workers: true, threads: 2 };
+    s.outer.optimizer = { ...s.outer.optimizer, type: 'adam', lr: 0.025, clipGradNorm: 0 };
   }
   if (o.method === 'cma' && s.estimator.kind !== 'cma') s.estimator = { kind: 'cma', popSize: 32, sigma0: 0.05, episodes: 1, engine: 'wasm' };
   return MetatrainSectionSchema.parse(s);
