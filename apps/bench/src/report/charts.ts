@@ -90,7 +90,7 @@ export function trainingCurveSpec(title: string, records: readonly MetricRecord[
     mark: { type: 'line' },
     encoding: {
       x: { field: 'step', type: 'quantitative' },
-      y: { field: 'value', type: 'quantitative', title: fields.length === 1 ? fields[0]! : 'value', scale: { type: logScale ? 'log' : 'linear' } },
+      y: { field: 'value', type: 'quantitative', title: fields.length === 1 ? fields[0]! : 'value', scale: logScale ? { type: 'log' } : { type: 'linear', zero: false } },
       color: { field: 'metric', type: 'nominal' },
     },
   };
