@@ -104,6 +104,7 @@ describe('vsml metatest --clone / vsml improve', () => {
     ]);
     const r = JSON.parse(fs.readFileSync(path.join(mt, 'results', 'demo-clone-mnist.json'), 'utf8'));
     expect(r.onlineAccuracy.mean).toHaveLength(4);
+    expect(r.dataset).toBe('mnist clone-demo');
     expect(r.testAccuracy.steps).toEqual([0, 2, 4]);
 
     const straight = await runImprove({ config, vm, metatest: 'demo', out: path.join(dir, 'imp'), quiet: true, commandLine: 't' }, bufferOut());

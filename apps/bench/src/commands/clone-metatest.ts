@@ -51,7 +51,9 @@ export async function runCloneMetatest(o: CloneMetatestOptions, out: Out): Promi
   progress.stop();
   fs.mkdirSync(o.run.file('results'), { recursive: true });
   for (const r of results) {
-    writeJsonAtomic(path.join(o.run.file('results'), `${o.prefix ? `${o.prefix}-` : ''}${r.learner}-${r.dataset}.json`), r);
+    // one plot per (dataset, suite): a clone suite's streams (inner batch, input size) are part of the task
+    const named = o.prefix ? { ...r, dataset: `${r.dataset} clone-${o.prefix}` } : r;
+    writeJsonAtomic(path.join(o.run.file('results'), `${o.prefix ? `${o.prefix}-` : ''}${r.learner}-${r.dataset}.json`), named);
     out.write(`${r.label} on ${r.dataset}: test accuracy ${pct(r.summary['test'])} after ${s.steps} steps, online ${pct(r.summary['final'])}\n`);
   }
   return results;
