@@ -104,8 +104,6 @@ export function registerClone(program: Command): void {
   const cmd = program
     .command('clone')
     .description('clone backpropagation into V_M with the curriculum of @vsml/clone (writes vm.json)')
-    .option('--preset <name>', 'preset data file (quick | paper); its clone section picks the @vsml/clone preset', 'quick')
-    .option('--config <file>', 'JSON merged over the preset')
     .option('--seed <n>', 'seed of the V_M init and every cloning draw', integer('--seed'))
     .option('--stages <names>', 'comma-separated stages to run (default: the whole curriculum)', list)
     .option('--init <file>', 'start from this V_M checkpoint');

@@ -119,9 +119,11 @@ export interface RunCliOptions {
   onStep?: (step: number) => void;
 }
 
-/** Adds `--backend`, `--out` and `--resume` (the options of {@link RunCliOptions} that every training command words alike). */
+/** Adds `--preset`, `--config`, `--backend`, `--out` and `--resume` (the options of {@link RunCliOptions} that every training command words alike). */
 export function runOptions(cmd: Command, command: string): Command {
   return cmd
+    .option('--preset <name>', 'preset: quick | paper (apps/bench/presets) or a path to a .json preset', 'quick')
+    .option('--config <file>', 'JSON merged over the preset (the file wins)')
     .option('--backend <name>', BACKEND_HELP)
     .option('--out <dir>', `run directory (default runs/<timestamp>-${command}-<name>)`)
     .option('--resume <dir>', 'continue a run from its last checkpoint');

@@ -122,8 +122,6 @@ export function registerImprove(program: Command): void {
     .command('improve')
     .description('improve a cloned V_M with sep-CMA-ES (fitness: loss after an unrolled MNIST episode)')
     .option('--vm <file>', 'the cloned V_M checkpoint (e.g. the vm.json of a vsml clone run)')
-    .option('--preset <name>', 'preset data file (quick | paper); its clone section holds the improve spec', 'quick')
-    .option('--config <file>', 'JSON merged over the preset')
     .option('--seed <n>', 'seed of CMA-ES and the fitness episodes', integer('--seed'))
     .option('--generations <n>', 'CMA-ES generations', positiveInt('--generations'))
     .option('--metatest <suite>', 'meta-test before and after with this clone suite of the preset (e.g. demo, shallow)');

@@ -161,8 +161,6 @@ export function registerMetatrain(program: Command): void {
   const cmd = program
     .command('metatrain')
     .description('meta-train a learning algorithm from scratch (VSML or the Meta RNN baseline)')
-    .option('--preset <name>', 'preset data file in apps/bench/presets (quick | paper)', 'quick')
-    .option('--config <file>', 'JSON merged over the preset (the file wins)')
     .option('--model <kind>', 'vsml | meta-rnn', 'vsml')
     .option('--method <name>', 'grad (meta-gradients) | es (OpenAI-ES) | cma (sep-CMA-ES); default: the preset\'s')
     .option('--seed <n>', 'seed of V_M init, the outer loop and the task stream', integer('--seed'))
