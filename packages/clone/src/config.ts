@@ -219,6 +219,8 @@ export const NetworkStageSchema = z.strictObject({
 });
 /** A validated network stage. */
 export type NetworkStage = z.infer<typeof NetworkStageSchema>;
+/** A network stage as written. */
+export type NetworkStageInput = z.input<typeof NetworkStageSchema>;
 
 /** One curriculum stage. */
 export const StageSchema = z.discriminatedUnion('kind', [SubRnnStageSchema, NetworkStageSchema]);

@@ -29,7 +29,7 @@ import { assertCloningDataset, SubRnnStageSchema, type Emulation, type LossWeigh
 import { emulatedLayer, networkTargets, sgdStep, type Aggregation } from './emulated.js';
 import { CloneError } from './errors.js';
 import { cloneStep, mergeState, readWeights, stopGradient, storedSlot, writeWeights } from './loop.js';
-import { drawWindow, initPoolRow, smoothL1, subRnnWindowLoss, type SubRnnPool } from './subrnn.js';
+import { drawWindow, initPoolRow, smoothL1, subRnnWindowLoss, type ErrorSums, type SubRnnPool } from './subrnn.js';
 
 /** Per-layer metrics of a network stage (relative errors = RMS(pred − target) / RMS(target)). */
 export interface NetworkLayerMetrics {
@@ -120,19 +120,8 @@ export function openNetworkStream(stage: NetworkStage, seed: number): NetworkStr
   };
 }
 
-interface LayerSums {
-  fwdErr: tf.Tensor;
-  fwdTgt: tf.Tensor;
-  bwdErr: tf.Tensor;
-  bwdTgt: tf.Tensor;
-  updWErr: tf.Tensor;
-  updWTgt: tf.Tensor;
-  updBErr: tf.Tensor;
-  updBTgt: tf.Tensor;
-  hold: tf.Tensor;
-  zero: tf.Tensor;
-  zeroCount: tf.Tensor;
-}
+/** One layer's error sums of a network window. */
+type LayerSums = ErrorSums;
 
 /** Everything one window's loss closure produces besides the loss. */
 interface WindowOut {

@@ -8,7 +8,7 @@
  *   paper is silent are ours and marked in the README. Out of reach on a CPU.
  * - `quick`: the default; the same method sized for a 2-core machine (minutes to an hour per stage).
  */
-import type { ClonePresetInput } from './config.js';
+import type { ClonePresetInput, NetworkStageInput } from './config.js';
 
 /**
  * η of the paper preset: Table 1's "gradient update target norm 1e-3" read as the RMS of the stored-unit update
@@ -98,6 +98,23 @@ export const PAPER_PRESET = {
   },
 } as const satisfies ClonePresetInput;
 
+
+/** What the quick preset's three MNIST network stages share (14×14 inputs, SGD-initialised restarts, rehearsal of the random stage). */
+const QUICK_NETWORK_STAGE: Omit<NetworkStageInput, 'name'> = {
+  kind: 'network',
+  iterations: 150,
+  hidden: [32],
+      data: { dataset: 'mnist', preprocess: { resize: [14, 14] } },
+      innerBatch: 4,
+      window: 2,
+      episodeLength: 200,
+      initWeights: { kind: 'sgd', maxSteps: 300 },
+      rehearsal: { weight: 1, batch: 256, data: { errStd: [0.02, 1], wStd: [0.5, 0.5], bStd: [0.1, 0.1] } },
+      optimizer: { lr: 5e-4, gradClip: 10 },
+      logEvery: 10,
+      checkpointEvery: 50,
+};
+
 /** The quick preset (default): the same method sized for a 2-core machine. */
 export const QUICK_PRESET = {
   name: 'quick',
@@ -117,52 +134,9 @@ export const QUICK_PRESET = {
       logEvery: 50,
       checkpointEvery: 500,
     },
-    {
-      kind: 'network',
-      name: 'shallow-mnist',
-      iterations: 150,
-      hidden: [],
-      data: { dataset: 'mnist', preprocess: { resize: [14, 14] } },
-      innerBatch: 8,
-      window: 2,
-      episodeLength: 200,
-      initWeights: { kind: 'sgd', maxSteps: 300 },
-      rehearsal: { weight: 1, batch: 256, data: { errStd: [0.02, 1], wStd: [0.5, 0.5], bStd: [0.1, 0.1] } },
-      optimizer: { lr: 5e-4, gradClip: 10 },
-      logEvery: 10,
-      checkpointEvery: 50,
-    },
-    {
-      kind: 'network',
-      name: 'deep-gt-errors',
-      iterations: 150,
-      hidden: [32],
-      data: { dataset: 'mnist', preprocess: { resize: [14, 14] } },
-      innerBatch: 4,
-      window: 2,
-      episodeLength: 200,
-      teacher: { errors: true },
-      initWeights: { kind: 'sgd', maxSteps: 300 },
-      rehearsal: { weight: 1, batch: 256, data: { errStd: [0.02, 1], wStd: [0.5, 0.5], bStd: [0.1, 0.1] } },
-      optimizer: { lr: 5e-4, gradClip: 10 },
-      logEvery: 10,
-      checkpointEvery: 50,
-    },
-    {
-      kind: 'network',
-      name: 'deep-own',
-      iterations: 150,
-      hidden: [32],
-      data: { dataset: 'mnist', preprocess: { resize: [14, 14] } },
-      innerBatch: 4,
-      window: 2,
-      episodeLength: 200,
-      initWeights: { kind: 'sgd', maxSteps: 300 },
-      rehearsal: { weight: 1, batch: 256, data: { errStd: [0.02, 1], wStd: [0.5, 0.5], bStd: [0.1, 0.1] } },
-      optimizer: { lr: 5e-4, gradClip: 10 },
-      logEvery: 10,
-      checkpointEvery: 50,
-    },
+    { ...QUICK_NETWORK_STAGE, name: 'shallow-mnist', hidden: [], innerBatch: 8 },
+    { ...QUICK_NETWORK_STAGE, name: 'deep-gt-errors', teacher: { errors: true } },
+    { ...QUICK_NETWORK_STAGE, name: 'deep-own' },
   ],
   metatest: {
     datasets: ['mnist', 'fashion_mnist'],

@@ -110,9 +110,8 @@ export function smoothL1(d: tf.Tensor): tf.Tensor {
 }
 const huber = smoothL1;
 
-/** Sums accumulated over a window, turned into {@link SubRnnMetrics} after one read-back. */
-interface Sums {
-  loss: tf.Tensor;
+/** Squared errors and squared targets of every cloned quantity, summed over a window (sub-RNN and network stages). */
+export interface ErrorSums {
   fwdErr: tf.Tensor;
   fwdTgt: tf.Tensor;
   bwdErr: tf.Tensor;
@@ -124,6 +123,11 @@ interface Sums {
   hold: tf.Tensor;
   zero: tf.Tensor;
   zeroCount: tf.Tensor;
+}
+
+/** Sums accumulated over a window, turned into {@link SubRnnMetrics} after one read-back. */
+interface Sums extends ErrorSums {
+  loss: tf.Tensor;
   wSq: tf.Tensor;
   count: tf.Tensor;
 }
