@@ -124,7 +124,8 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-function reviveTyped(value: unknown): unknown {
+/** Turns the `{$typed, data}` objects written by {@link writeTypedJsonAtomic} back into typed arrays (deeply). */
+export function reviveTyped(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(reviveTyped);
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
@@ -263,7 +264,20 @@ let tmpCounter = 0;
  * @throws VsmlError `CHECKPOINT_PARAMS` for parameters that do not fit the config, `CHECKPOINT_IO` on write errors
  */
 export async function saveCheckpoint(file: string, ckpt: CheckpointInput, opts: SaveCheckpointOptions = {}): Promise<void> {
-  const text = JSON.stringify(encodeCheckpoint(ckpt, opts), replacer);
+  const json = encodeCheckpoint(ckpt, opts);
+  try {
+    await writeTypedJsonAtomic(file, json);
+  } catch (e) {
+    throw new VsmlError('CHECKPOINT_IO', `cannot write checkpoint ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/**
+ * Writes `value` as JSON atomically (temporary file next to `file`, fsync, rename; the directory is created), with
+ * Float32/Float64/Int32 arrays stored as base64 `{$typed, data}` objects ({@link reviveTyped} reads them back).
+ */
+export async function writeTypedJsonAtomic(file: string, value: unknown): Promise<void> {
+  const text = JSON.stringify(value, replacer);
   const dir = path.dirname(path.resolve(file));
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.${tmpCounter++}.tmp`);
   try {
@@ -278,7 +292,7 @@ export async function saveCheckpoint(file: string, ckpt: CheckpointInput, opts: 
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);
-    throw new VsmlError('CHECKPOINT_IO', `cannot write checkpoint ${file}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw e;
   }
 }
 

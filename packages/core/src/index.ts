@@ -140,6 +140,8 @@ export {
   decodeCheckpoint,
   float32ToBase64,
   base64ToFloat32,
+  writeTypedJsonAtomic,
+  reviveTyped,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
 } from './checkpoint.js';

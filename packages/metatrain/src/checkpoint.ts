@@ -12,8 +12,7 @@
  * (Core change that would remove this: accept `kind: 'train'` checkpoints with a free-form flat parameter vector.)
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { base64ToFloat32, float32ToBase64, loadCheckpoint, paramLayout, saveCheckpoint, type ModelConfig, type Provenance } from '@vsml/core';
+import { base64ToFloat32, float32ToBase64, loadCheckpoint, paramLayout, reviveTyped, saveCheckpoint, writeTypedJsonAtomic, type ModelConfig, type Provenance } from '@vsml/core';
 import type { RngState } from '@vsml/rng';
 import { MetatrainError } from './errors.js';
 import type { MetaModel, MetaParams } from './model.js';
@@ -47,45 +46,6 @@ function isVsml(model: MetaModel): model is MetaModel & { config: ModelConfig } 
   return model.kind === 'vsml' && 'config' in model;
 }
 
-const TYPED = '$typed';
-function replacer(_k: string, v: unknown): unknown {
-  if (v instanceof Float32Array || v instanceof Float64Array) {
-    return { [TYPED]: v instanceof Float32Array ? 'float32' : 'float64', data: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
-  }
-  return v;
-}
-function revive(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(revive);
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    if (typeof o[TYPED] === 'string' && typeof o['data'] === 'string' && Object.keys(o).length === 2) {
-      const buf = Buffer.from(o['data'], 'base64');
-      const C = o[TYPED] === 'float64' ? Float64Array : Float32Array;
-      const out = new C(buf.byteLength / C.BYTES_PER_ELEMENT);
-      new Uint8Array(out.buffer).set(buf);
-      return out;
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(o)) out[k] = revive(x);
-    return out;
-  }
-  return v;
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  await fs.mkdir(dir, { recursive: true });
-  const fh = await fs.open(tmp, 'w');
-  try {
-    await fh.writeFile(text, 'utf8');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-}
-
 /** Writes a training checkpoint (see module comment). */
 export async function saveTrainCheckpoint(file: string, model: MetaModel, ck: TrainCheckpoint): Promise<void> {
   const optimizer = { format: TRAIN_STATE_FORMAT, ...ck.state };
@@ -112,7 +72,7 @@ export async function saveTrainCheckpoint(file: string, model: MetaModel, ck: Tr
     step: ck.step,
     provenance: { ...ck.provenance, createdAt: ck.provenance.createdAt ?? new Date().toISOString() },
   };
-  await writeAtomic(file, JSON.stringify(json, replacer));
+  await writeTypedJsonAtomic(file, json);
 }
 
 /** Writes a `vm` checkpoint (V_M only, for meta-testing) of a VSML model. */
@@ -122,7 +82,7 @@ export async function saveVmCheckpoint(file: string, model: MetaModel, theta: Me
     return;
   }
   const json = { format: METATRAIN_CHECKPOINT_FORMAT, version: 1, kind: 'vm', model: model.describe(), theta: float32ToBase64(theta), step, provenance };
-  await writeAtomic(file, JSON.stringify(json));
+  await writeTypedJsonAtomic(file, json);
 }
 
 /** Reads a checkpoint written by {@link saveTrainCheckpoint} (either format). */
@@ -139,7 +99,7 @@ export async function loadTrainCheckpoint(file: string, model: MetaModel): Promi
     if (theta === null || theta.length !== model.size) {
       throw new MetatrainError('RESUME_MISMATCH', `${file}: θ has ${theta?.length} entries, the model ${model.size}`);
     }
-    const optimizer = revive(head['optimizer']) as TrainState & { format: string };
+    const optimizer = reviveTyped(head['optimizer']) as TrainState & { format: string };
     return { theta, step: Number(head['step']), rng: head['rng'] as RngState, state: optimizer, provenance: head['provenance'] as Provenance };
   }
   if (!isVsml(model)) throw new MetatrainError('RESUME_MISMATCH', `${file}: a VSML checkpoint cannot resume a '${model.kind}' model`);
