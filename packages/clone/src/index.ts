@@ -68,7 +68,7 @@ export type { StepOptions, StepResult } from './loop.js';
 // --- cloning ---
 /** Sub-RNN stage (random data, Eq. 13/14 per sub-RNN) pieces. */
 export { emptyPool, initPoolRow, drawWindow, subRnnWindowLoss, subRnnIteration, smoothL1 } from './subrnn.js';
-export type { SubRnnPool, SubRnnMetrics } from './subrnn.js';
+export type { SubRnnPool, SubRnnMetrics, CloneErrorMetrics } from './subrnn.js';
 /** Network stage (whole VSML networks learning online, ground-truth targets) pieces. */
 export { openNetworkStream, networkWindowLoss, networkIteration, initLearners, disposeLearners } from './network.js';
 export type { NetworkStream, NetworkMetrics, NetworkLayerMetrics, Learners } from './network.js';

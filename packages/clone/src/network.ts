@@ -29,17 +29,10 @@ import { assertCloningDataset, SubRnnStageSchema, type Emulation, type LossWeigh
 import { emulatedLayer, networkTargets, sgdStep, type Aggregation } from './emulated.js';
 import { CloneError } from './errors.js';
 import { cloneStep, mergeState, readWeights, stopGradient, storedSlot, writeWeights } from './loop.js';
-import { drawWindow, initPoolRow, smoothL1, subRnnWindowLoss, type ErrorSums, type SubRnnPool } from './subrnn.js';
+import { drawWindow, initPoolRow, smoothL1, subRnnWindowLoss, type CloneErrorMetrics, type ErrorSums, type SubRnnPool } from './subrnn.js';
 
-/** Per-layer metrics of a network stage (relative errors = RMS(pred − target) / RMS(target)). */
-export interface NetworkLayerMetrics {
-  readonly fwdRel: number;
-  readonly bwdRel: number;
-  readonly updWRel: number;
-  readonly updBRel: number;
-  readonly holdRel: number;
-  readonly zeroRms: number;
-}
+/** Per-layer metrics of a network stage: the cloning errors of that layer's sub-RNNs. */
+export type NetworkLayerMetrics = CloneErrorMetrics;
 
 /** Metrics of one iteration of a network stage. */
 export interface NetworkMetrics {

@@ -17,6 +17,21 @@ import type { ClonePresetInput, NetworkStageInput } from './config.js';
  */
 export const PAPER_ETA = 0.0251;
 
+
+/** What the paper preset's three MNIST network stages share (App. B: 10⁴ iterations each, inner batch 64). */
+const PAPER_NETWORK_STAGE: Omit<NetworkStageInput, 'name'> = {
+  kind: 'network',
+  iterations: 10_000,
+  hidden: [32],
+  data: { dataset: 'mnist' },
+  innerBatch: 64,
+  window: 2,
+  episodeLength: 2000,
+  optimizer: { lr: 5e-4 },
+  logEvery: 100,
+  checkpointEvery: 1000,
+};
+
 /** The paper preset (Tables 1–2 where stated). */
 export const PAPER_PRESET = {
   name: 'paper',
@@ -36,46 +51,9 @@ export const PAPER_PRESET = {
       logEvery: 1000,
       checkpointEvery: 10_000,
     },
-    {
-      kind: 'network',
-      name: 'shallow-mnist',
-      iterations: 10_000,
-      hidden: [],
-      data: { dataset: 'mnist' },
-      innerBatch: 64,
-      window: 2,
-      episodeLength: 2000,
-      optimizer: { lr: 5e-4 },
-      logEvery: 100,
-      checkpointEvery: 1000,
-    },
-    {
-      kind: 'network',
-      name: 'deep-gt-errors',
-      iterations: 10_000,
-      hidden: [32],
-      data: { dataset: 'mnist' },
-      innerBatch: 64,
-      window: 2,
-      episodeLength: 2000,
-      teacher: { errors: true },
-      optimizer: { lr: 5e-4 },
-      logEvery: 100,
-      checkpointEvery: 1000,
-    },
-    {
-      kind: 'network',
-      name: 'deep-own',
-      iterations: 10_000,
-      hidden: [32],
-      data: { dataset: 'mnist' },
-      innerBatch: 64,
-      window: 2,
-      episodeLength: 2000,
-      optimizer: { lr: 5e-4 },
-      logEvery: 100,
-      checkpointEvery: 1000,
-    },
+    { ...PAPER_NETWORK_STAGE, name: 'shallow-mnist', hidden: [] },
+    { ...PAPER_NETWORK_STAGE, name: 'deep-gt-errors', teacher: { errors: true } },
+    { ...PAPER_NETWORK_STAGE, name: 'deep-own' },
   ],
   metatest: {
     datasets: ['mnist', 'fashion_mnist'],

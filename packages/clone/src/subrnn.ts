@@ -29,9 +29,8 @@ export interface SubRnnPool {
   readonly age: Int32Array;
 }
 
-/** Metrics of one iteration (relative errors = RMS(prediction − target) / RMS(target)). */
-export interface SubRnnMetrics {
-  readonly loss: number;
+/** The cloning errors of one window (relative errors = RMS(prediction − target) / RMS(target)); per layer in network stages. */
+export interface CloneErrorMetrics {
   /** forward message slot 0 vs tanh(x)·w + b */
   readonly fwdRel: number;
   /** backward message slot 0 vs e·w·(1 − tanh²x) */
@@ -44,6 +43,11 @@ export interface SubRnnMetrics {
   readonly holdRel: number;
   /** RMS of the message slots that must be 0 */
   readonly zeroRms: number;
+}
+
+/** Metrics of one iteration of a sub-RNN stage. */
+export interface SubRnnMetrics extends CloneErrorMetrics {
+  readonly loss: number;
   /** RMS of the stored w in full units (where the pool is) */
   readonly wRms: number;
 }
