@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { runClone } from '../src/commands/clone.js';
+import { evalClone, runClone } from '../src/commands/clone.js';
 import { runImprove } from '../src/commands/improve.js';
 import { runMetatest } from '../src/commands/metatest.js';
 import { runReproduce } from '../src/commands/reproduce.js';
@@ -76,6 +76,21 @@ describe('vsml clone', () => {
     expect(paramsOf(path.join(broken, 'vm.json'))).toEqual(paramsOf(path.join(straight, 'vm.json')));
     const losses = (d: string) => readMetrics(path.join(d, 'metrics.jsonl')).map((m) => [m.step, m['loss']]);
     expect(losses(broken)).toEqual(losses(straight));
+  });
+
+  it('--eval prints the cloning errors of a V_M without training, and --plot draws its weight update', async () => {
+    const { dir, config } = tmpConfig();
+    const c = await runClone({ config, stages: ['random'], out: path.join(dir, 'c'), quiet: true, commandLine: 't' }, bufferOut());
+    const out = bufferOut();
+    const plot = path.join(dir, 'dw.svg');
+    const r = await evalClone({ config, eval: path.join(c, 'vm.json'), plot }, out);
+    expect(out.text()).toMatch(/relative errors: forward [\d.]+ %, backward [\d.]+ %, bias update [\d.]+ %, weight update [\d.]+ %/);
+    const json = JSON.parse(out.text().split('\n').find((l) => l.startsWith('{'))!) as Record<string, number>;
+    expect(json['updWRel']).toBeCloseTo(r.updWRel, 10);
+    expect(r.updWResidualRel).toBeLessThanOrEqual(r.updWRel + 1e-9);
+    expect(fs.readFileSync(plot, 'utf8')).toMatch(/^<svg/);
+    // no run directory is written
+    expect(fs.readdirSync(dir).sort()).toEqual(['c', 'dw.svg', 'tiny.json']);
   });
 
   it('rejects an unknown stage and an unknown clone key with its path', async () => {

@@ -4,6 +4,7 @@
  */
 import { tf } from '@vsml/core';
 import type { OptimizerSpec } from './config.js';
+import { CloneError } from './errors.js';
 
 /** Plain-data Adam state. */
 export interface AdamState {
@@ -24,13 +25,18 @@ export class FlatAdam {
   private m: tf.Tensor1D;
   private v: tf.Tensor1D;
   private t: number;
+  private readonly mask: tf.Tensor1D | null;
 
+  /** @param trainable 1 for entries to update, 0 for entries to keep fixed (their gradient is zeroed first) */
   constructor(
     readonly variable: tf.Variable,
     private spec: OptimizerSpec,
     state?: AdamState,
+    trainable?: Float32Array | null,
   ) {
     const n = variable.size;
+    if (trainable && trainable.length !== n) throw new CloneError('SHAPE_MISMATCH', `FlatAdam: mask of ${trainable.length} entries for ${n} parameters`);
+    this.mask = trainable ? tf.tensor1d(trainable) : null;
     this.m = state ? tf.tensor1d(state.m) : tf.zeros([n]);
     this.v = state ? tf.tensor1d(state.v) : tf.zeros([n]);
     this.t = state?.step ?? 0;
@@ -56,9 +62,10 @@ export class FlatAdam {
     const { lr, beta1, beta2, eps, gradClip } = this.spec;
     this.t += 1;
     const t = this.t;
-    const norm = tf.tidy(() => tf.norm(grad).dataSync()[0]!);
+    const masked = this.mask ? tf.mul(tf.reshape(grad, [-1]), this.mask) : grad;
+    const norm = tf.tidy(() => tf.norm(masked).dataSync()[0]!);
     const [m, v] = tf.tidy(() => {
-      let g = tf.reshape(grad, [-1]);
+      let g = tf.reshape(masked, [-1]);
       if (gradClip !== null && norm > gradClip) g = tf.mul(g, gradClip / norm);
       const m2 = tf.add(tf.mul(this.m, beta1), tf.mul(g, 1 - beta1));
       const v2 = tf.add(tf.mul(this.v, beta2), tf.mul(tf.square(g), 1 - beta2));
@@ -67,6 +74,7 @@ export class FlatAdam {
       this.variable.assign(tf.sub(this.variable, tf.mul(tf.div(mh, tf.add(tf.sqrt(vh), eps)), lr)));
       return [m2, v2] as [tf.Tensor1D, tf.Tensor1D];
     });
+    if (masked !== grad) masked.dispose();
     this.m.dispose();
     this.v.dispose();
     this.m = m;
@@ -81,6 +89,7 @@ export class FlatAdam {
 
   /** Frees the moment tensors (not the variable). */
   dispose(): void {
+    this.mask?.dispose();
     this.m.dispose();
     this.v.dispose();
   }

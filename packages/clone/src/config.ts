@@ -341,7 +341,28 @@ export const ClonePresetSchema = z
      * (f → 1: the stored weights do not leak) and `storageInput` to their input-gate bias (room for the update)
      */
     init: z
-      .strictObject({ fastDims: nonNegInt.default(0), storageForget: z.number().default(0), storageInput: z.number().default(0) })
+      .strictObject({
+        fastDims: nonNegInt.default(0),
+        storageForget: z.number().default(0),
+        storageInput: z.number().default(0),
+        /**
+         * Start the reverse tick's LSTM with a circuit that computes the weight update exactly (see `initialVm` and
+         * README "Why the weight update needs a circuit"): needs `model.separateBackwardRnn`; `false` = the official
+         * init only. The numbers: x gain of the two sign-split helper dims, e gain, and which dims are the helpers.
+         */
+        updateCircuit: z
+          .union([
+            z.literal(false),
+            z.strictObject({
+              xGain: z.number().positive().default(2),
+              errGain: z.number().positive().default(0.15),
+              helpers: z.tuple([nonNegInt, nonNegInt]).nullable().default(null),
+              /** false (default): the circuit's columns stay fixed during cloning; true: trained like the rest */
+              train: z.boolean().default(false),
+            }),
+          ])
+          .default(false),
+      })
       .prefault({}),
     curriculum: z.array(StageSchema).min(1),
     metatest: MetaTestSchema.prefault({}),
@@ -355,6 +376,17 @@ export const ClonePresetSchema = z
     }
     if (p.init.fastDims > 0 && H - p.init.fastDims <= Math.max(wDim, bDim)) {
       ctx.addIssue({ code: 'custom', path: ['init', 'fastDims'], message: `fast dims ${H - p.init.fastDims}..${H - 1} would include the storage dims ${wDim}, ${bDim}` });
+    }
+    const circuit = p.init.updateCircuit;
+    if (circuit) {
+      const [j, k] = circuit.helpers ?? [H - 2, H - 1];
+      if (!p.model['separateBackwardRnn']) {
+        ctx.addIssue({ code: 'custom', path: ['init', 'updateCircuit'], message: 'updateCircuit needs model.separateBackwardRnn: true (the forward tick must not read the helper dims)' });
+      }
+      if (p.emulation.component !== 'c') ctx.addIssue({ code: 'custom', path: ['init', 'updateCircuit'], message: "updateCircuit needs emulation.component 'c'" });
+      if (j === k || [j, k].some((d) => d >= H || d === wDim || d === bDim)) {
+        ctx.addIssue({ code: 'custom', path: ['init', 'updateCircuit', 'helpers'], message: `helper dims ${j}, ${k} must differ, be < slowSize ${H} and not hold w or b` });
+      }
     }
     const names = new Set<string>();
     p.curriculum.forEach((s, i) => {

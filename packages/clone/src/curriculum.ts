@@ -133,7 +133,102 @@ export function initialVm(preset: ClonePreset, config: ModelConfig = presetModel
       v[s.offset + 2 * H + j] = v[s.offset + 2 * H + j]! + storageForget;
     }
   }
+  if (preset.init.updateCircuit) installUpdateCircuit(v, preset, config);
   return v;
+}
+
+/**
+ * 1 for every V_M entry cloning trains, 0 for the update circuit's entries when `init.updateCircuit.train` is false;
+ * null when everything trains.
+ */
+export function trainableMask(preset: ClonePreset, config: ModelConfig = presetModelConfig(preset)): Float32Array | null {
+  const circuit = preset.init.updateCircuit;
+  if (!circuit || circuit.train) return null;
+  const n = initParamVector(config, 0).length;
+  const mask = new Float32Array(n).fill(1);
+  for (const i of installUpdateCircuit(new Float32Array(n), preset, config)) mask[i] = 0;
+  return mask;
+}
+
+/**
+ * Writes the update circuit into V_M (option `init.updateCircuit`; requires a separate reverse-tick LSTM).
+ *
+ * Why: a cell dim changes by `i·g` per micro tick, a sigmoid (one sign) times a tanh. Fed x and e directly, the best
+ * it can form is `e·σ(±αx)`: the update has the right sign for one sign of x only, and gradient descent from the
+ * official init settles there (the quick clone: Δw/e ≈ −tanh x within 3 % for x < 0, ≈ −0.15 for x > 0). The exact
+ * product needs two micro ticks: in the first, two helper dims j, k hold `c = σ(±αx)·tanh(βe)` (fresh every micro
+ * tick: forget gate closed, output gate open), so `h_j − h_k ≈ tanh(βe)·tanh(αx/2)`; in the second, the w dim
+ * writes `p·tanh(q·(h_k − h_j))` = `−η·e·tanh(x)/scale` per step for α = 2 and `p·q·β = η/(scale·(T − 1))` (T micro
+ * ticks; the helpers are 0 in the first). The bias dim writes `p_b·tanh(−β_b·e)` = `−η_b·e/(scale·T)` in every micro tick. The forward tick's LSTM clears the helpers (so a stale helper never
+ * reaches the next step) and leaves w and b untouched (their i, g columns are zero); both directions keep w and b
+ * with the forget gate at σ(15). Every other entry keeps the official init. Returns the indices of the circuit's
+ * columns (all rows and the bias of the helpers' four gates and of the storage dims' i, g, f gates), which cloning
+ * keeps fixed unless `train` is set ({@link trainableMask}).
+ */
+function installUpdateCircuit(v: Float32Array, preset: ClonePreset, config: ModelConfig): number[] {
+  const circuit = preset.init.updateCircuit;
+  if (!circuit) return [];
+  const owned: number[] = [];
+  const H = config.slowSize;
+  const M = config.msgSize;
+  const cols = 4 * H;
+  const [j, k] = circuit.helpers ?? [H - 2, H - 1];
+  const { wDim, bDim, scale, eta } = preset.emulation;
+  const etaB = preset.emulation.biasEta ?? eta;
+  const alpha = circuit.xGain;
+  const beta = circuit.errGain;
+  const gain = (target: number): [number, number] => {
+    // p·q = target with the input gate p ≤ 0.5, so that the write stays in tanh's linear range
+    const p = Math.min(0.5, target);
+    return [p, target / p];
+  };
+  const logit = (p: number): number => Math.log(p / (1 - p));
+  // the w dim writes in micro ticks 2..T of the reverse tick (the helpers are 0 in the first), the b dim in all T
+  const T = config.microTicks;
+  if (T < 2) throw new CloneError('BAD_CONFIG', 'init.updateCircuit needs microTicks >= 2 (the product takes two micro ticks)');
+  const [pW, qW] = gain(eta / (scale * beta * (T - 1)));
+  const pB = Math.min(0.5, etaB / (scale * beta * T));
+  const betaB = etaB / (scale * pB * T);
+  const I = 0, G = H, F = 2 * H, O = 3 * H;
+  const X_ROW = 0, E_ROW = M, H_ROW = 2 * M;
+  const specs = paramLayout(config);
+  for (const w of specs.filter((s) => s.base === 'lstm.w')) {
+    const b = specs.find((s) => s.base === 'lstm.b' && s.group.prefix === w.group.prefix)!;
+    const K = w.shape[0]!;
+    const setW = (row: number, col: number, value: number): void => void (v[w.offset + row * cols + col] = value);
+    const setB = (col: number, value: number): void => void (v[b.offset + col] = value);
+    const own = (col: number): void => {
+      for (let r = 0; r < K; r++) owned.push(w.offset + r * cols + col);
+      owned.push(b.offset + col);
+    };
+    const clearColumn = (col: number): void => {
+      for (let r = 0; r < K; r++) setW(r, col, 0);
+      setB(col, 0);
+    };
+    for (const d of [j, k]) for (const gate of [I, G, F, O]) own(gate + d), clearColumn(gate + d);
+    for (const d of [wDim, bDim]) for (const gate of [I, G, F]) own(gate + d), clearColumn(gate + d);
+    // storage dims keep their value: forget gate σ(15) (1 − 3e-7 per micro tick), whatever the inputs
+    setB(F + wDim, 10);
+    setB(F + bDim, 10);
+    // helpers: forget gate shut (σ(−10)) and output gate open (σ(10)) in both directions
+    for (const d of [j, k]) {
+      setB(F + d, -15);
+      setB(O + d, 10);
+    }
+    if (w.group.direction === 'forward') continue; // forward tick: helpers cleared (g = 0), w and b held (g = 0)
+    setB(I + j, 5);
+    setB(I + k, 5);
+    setW(X_ROW, I + j, alpha);
+    setW(X_ROW, I + k, -alpha);
+    setW(E_ROW, G + j, beta);
+    setW(E_ROW, G + k, beta);
+    setB(I + wDim, 5 + logit(pW));
+    setW(H_ROW + j, G + wDim, -qW);
+    setW(H_ROW + k, G + wDim, qW);
+    setB(I + bDim, 5 + logit(pB));
+    setW(E_ROW, G + bDim, -betaB);
+  }
+  return owned;
 }
 
 /** Unique names for the tfjs variables of concurrent or successive runs. */
@@ -192,6 +287,7 @@ export async function runCurriculum(opts: CurriculumOptions): Promise<Curriculum
   const init = tf.tensor1d(vm);
   const flatVar = tf.variable(init, true, `vsml-clone-vm-${++variableCounter}`);
   init.dispose();
+  const mask = trainableMask(preset, refConfig);
   const completed: string[] = [];
   // global iteration count (metrics' `step`): a resumed run continues the count of the run it resumes
   let stepsDone = opts.resume?.step ?? 0;
@@ -211,7 +307,7 @@ export async function runCurriculum(opts: CurriculumOptions): Promise<Curriculum
       if (resume && si < resume.stageIndex) continue;
       if (only && !only.has(stage.name)) continue;
       const startIt = resume && si === resume.stageIndex ? resume.iteration : 0;
-      const adam = new FlatAdam(flatVar, stage.optimizer, resume && si === resume.stageIndex ? resume.adam : undefined);
+      const adam = new FlatAdam(flatVar, stage.optimizer, resume && si === resume.stageIndex ? resume.adam : undefined, mask);
       const pool: SubRnnPool | null =
         stage.kind === 'subrnn' ? (resume && si === resume.stageIndex && resume.pool ? resume.pool : emptyPool(stage.batch, refConfig.slowSize)) : null;
       resume = null;

@@ -69,11 +69,14 @@ export type { StepOptions, StepResult } from './loop.js';
 /** Sub-RNN stage (random data, Eq. 13/14 per sub-RNN) pieces. */
 export { emptyPool, initPoolRow, drawWindow, subRnnWindowLoss, subRnnIteration, smoothL1 } from './subrnn.js';
 export type { SubRnnPool, SubRnnMetrics, CloneErrorMetrics } from './subrnn.js';
+/** Checking a clone without training: its cloning errors on fresh random data, and what its Δw error is made of. */
+export { evaluateSubRnnClone } from './evaluate.js';
+export type { EvaluateOptions, CloneEvaluation, UpdateBin } from './evaluate.js';
 /** Network stage (whole VSML networks learning online, ground-truth targets) pieces. */
 export { openNetworkStream, networkWindowLoss, networkIteration, initLearners, disposeLearners } from './network.js';
 export type { NetworkStream, NetworkMetrics, NetworkLayerMetrics, Learners } from './network.js';
 /** The curriculum runner (resumable; metrics, progress and checkpoints through callbacks). */
-export { runCurriculum, presetModelConfig, initialVm, CURRICULUM_CHECKPOINT_FORMAT } from './curriculum.js';
+export { runCurriculum, presetModelConfig, initialVm, trainableMask, CURRICULUM_CHECKPOINT_FORMAT } from './curriculum.js';
 export type { CurriculumOptions, CurriculumCallbacks, CurriculumResult, CloneMetricRecord, CloneProgress } from './curriculum.js';
 /** Adam on a flat vector with plain-data state. */
 export { FlatAdam, scheduledLr } from './adam.js';

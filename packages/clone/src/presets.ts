@@ -5,7 +5,9 @@
  * - `paper`: the hyperparameters of the workshop paper's Tables 1 and 2 where they are stated (LSTM 32, Adam 5e-3,
  *   batch 32,768, 10^6 iterations, random data std 2, Smooth L1, ×20, update target norm 1e-3, CMA-ES: 200
  *   generations, population 64, σ0 0.1, 10^4 inner steps, App. D: inner batch 64, clip [−4, 4]); choices where the
- *   paper is silent are ours and marked in the README. Out of reach on a CPU.
+ *   paper is silent are ours and marked in the README (among them the weight-update circuit with a separate
+ *   reverse-tick LSTM, `init.updateCircuit`: without it the update is cloned for one sign of x only). Out of reach on
+ *   a CPU.
  * - `quick`: the default; the same method sized for a 2-core machine (minutes to an hour per stage).
  */
 import type { ClonePresetInput, NetworkStageInput } from './config.js';
@@ -36,8 +38,9 @@ const PAPER_NETWORK_STAGE: Omit<NetworkStageInput, 'name'> = {
 export const PAPER_PRESET = {
   name: 'paper',
   seed: 0,
-  model: { slowSize: 32, msgSize: 8, microTicks: 2, stateClip: [-4, 4], innerBatchMerge: 1 },
+  model: { slowSize: 32, msgSize: 8, microTicks: 2, stateClip: [-4, 4], innerBatchMerge: 1, separateBackwardRnn: true },
   emulation: { component: 'c', wDim: 0, bDim: 1, scale: 20, eta: PAPER_ETA, biasEta: null },
+  init: { updateCircuit: {} },
   curriculum: [
     {
       kind: 'subrnn',
@@ -97,8 +100,9 @@ const QUICK_NETWORK_STAGE: Omit<NetworkStageInput, 'name'> = {
 export const QUICK_PRESET = {
   name: 'quick',
   seed: 0,
-  model: { slowSize: 32, msgSize: 8, microTicks: 2, stateClip: [-4, 4], innerBatchMerge: 1 },
+  model: { slowSize: 32, msgSize: 8, microTicks: 2, stateClip: [-4, 4], innerBatchMerge: 1, separateBackwardRnn: true },
   emulation: { component: 'c', wDim: 0, bDim: 1, scale: 20, eta: 1, biasEta: null },
+  init: { updateCircuit: {} },
   curriculum: [
     {
       kind: 'subrnn',

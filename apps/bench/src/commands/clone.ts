@@ -14,7 +14,8 @@ import { MetricsLog } from '../runs/metrics.js';
 import { createProgress } from '../runs/progress.js';
 import { loadPreset } from '../config/presets.js';
 import { loadClonedVm, resolveClonePreset } from './clone-setup.js';
-import { integer, interruptible, list, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
+import { integer, interruptible, list, recordBackend, runOptions, setupBackend, stdout, type Out, type RunCliOptions } from './common.js';
+import { cloneUpdateScatterSpec, renderSvg } from '../report/charts.js';
 import { stampProvenance } from './metatrain.js';
 
 export interface CloneCliOptions extends RunCliOptions {
@@ -22,6 +23,10 @@ export interface CloneCliOptions extends RunCliOptions {
   stages?: string[];
   /** start from this V_M checkpoint instead of the official init */
   init?: string;
+  /** print the cloning errors of this V_M checkpoint on fresh random data (no training, no run directory) */
+  eval?: string;
+  /** with `eval`: write a scatter plot of the clone's Δw against the target Δw (SVG) */
+  plot?: string;
 }
 
 /** What a clone run directory's `config.json` holds. */
@@ -100,12 +105,45 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
   }
 }
 
+/**
+ * `vsml clone --eval <vm.json>`: the cloning errors of a V_M on fresh random sub-RNN situations of the preset's random
+ * stage (its model options come from the checkpoint), in seconds, without training. Returns the evaluation.
+ */
+export async function evalClone(o: CloneCliOptions & { eval: string }, out: Out = stdout): Promise<clone.CloneEvaluation> {
+  const { preset, source } = loadPreset(o);
+  const base = resolveClonePreset(preset, source, o.seed);
+  const { vm, model } = await loadClonedVm(o.eval);
+  const merged = clone.parseClonePreset({ ...base, model: { ...base.model, ...model } });
+  const backend = await setupBackend(o.backend);
+  const r = await clone.evaluateSubRnnClone({ vm, preset: merged });
+  const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
+  out.write(`${o.eval}: ${r.rows} random sub-RNNs × ${r.steps} steps (preset ${base.name}, backend ${backend.name})\n`);
+  out.write(`relative errors: forward ${pct(r.fwdRel)}, backward ${pct(r.bwdRel)}, bias update ${pct(r.updBRel)}, weight update ${pct(r.updWRel)}, hold ${pct(r.holdRel)}\n`);
+  out.write(`weight update: gain ${r.updWGain.toFixed(3)}, correlation ${r.updWCorr.toFixed(3)}, error after the best rescaling ${pct(r.updWResidualRel)}\n`);
+  for (const [name, bins] of Object.entries(r.bins)) {
+    out.write(`  Δw by |${name}|: ${bins.map((b) => `[${b.lo}, ${b.hi}) ${pct(b.rel)} (gain ${b.gain.toFixed(2)})`).join('; ')}\n`);
+  }
+  const { samples: _samples, bins: _bins, ...numbers } = r;
+  out.write(`${JSON.stringify({ kind: 'clone-eval', vm: o.eval, ...numbers })}\n`);
+  if (o.plot) {
+    fs.writeFileSync(o.plot, await renderSvg(cloneUpdateScatterSpec(r.samples, o.eval)));
+    out.write(`plot: ${o.plot}\n`);
+  }
+  return r;
+}
+
 export function registerClone(program: Command): void {
   const cmd = program
     .command('clone')
     .description('clone backpropagation into V_M with the curriculum of @vsml/clone (writes vm.json)')
     .option('--seed <n>', 'seed of the V_M init and every cloning draw', integer('--seed'))
     .option('--stages <names>', 'comma-separated stages to run (default: the whole curriculum)', list)
-    .option('--init <file>', 'start from this V_M checkpoint');
-  runOptions(cmd, 'clone').action(async (o: CloneCliOptions) => void (await runClone(o)));
+    .option('--init <file>', 'start from this V_M checkpoint')
+    .option('--eval <file>', 'no training: print the cloning errors of this V_M checkpoint on fresh random data')
+    .option('--plot <file.svg>', 'with --eval: scatter plot of the clone\'s weight update against the target');
+  runOptions(cmd, 'clone').action(async (o: CloneCliOptions) => {
+    if (o.plot && !o.eval) throw new Error('--plot needs --eval');
+    if (o.eval) await evalClone({ ...o, eval: o.eval });
+    else await runClone(o);
+  });
 }

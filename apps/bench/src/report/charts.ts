@@ -96,6 +96,34 @@ export function trainingCurveSpec(title: string, records: readonly MetricRecord[
   };
 }
 
+/** The clone's weight update against the target (one point per sampled sub-RNN step), with the identity line. */
+export function cloneUpdateScatterSpec(samples: { target: readonly number[]; clone: readonly number[]; x: readonly number[] }, title: string): TopLevelSpec {
+  const r = (v: number): number => Number(v.toPrecision(3));
+  const values = samples.target.map((t, i) => ({ target: r(t), clone: r(samples.clone[i]!), sign: samples.x[i]! < 0 ? 'x < 0' : 'x ≥ 0' }));
+  const lim = Math.max(1e-6, ...samples.target.map(Math.abs));
+  return {
+    title: `Weight update of ${title}: clone vs target Δw`,
+    width: HEIGHT + 40,
+    height: HEIGHT + 40,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'point', size: 6, opacity: 0.35, filled: true },
+        encoding: {
+          x: { field: 'target', type: 'quantitative', title: 'target Δw = −η·e·tanh x' },
+          y: { field: 'clone', type: 'quantitative', title: 'clone Δw' },
+          color: { field: 'sign', type: 'nominal', title: 'input' },
+        },
+      },
+      {
+        data: { values: [{ target: -lim, clone: -lim }, { target: lim, clone: lim }] },
+        mark: { type: 'line', color: 'black', strokeDash: [4, 3] },
+        encoding: { x: { field: 'target', type: 'quantitative' }, y: { field: 'clone', type: 'quantitative' } },
+      },
+    ],
+  };
+}
+
 /** Renders a Vega-Lite spec to a standalone SVG string. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const compiled = vl.compile(spec).spec;
