@@ -10,7 +10,18 @@
  * A forced backend (`{backend: 'wasm'}` or `VSML_BACKEND=wasm`) never falls back silently: if it cannot be
  * loaded, `initBackend` throws `VsmlError('BACKEND_UNAVAILABLE')` listing why.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// What VSML needs of TensorFlow.js besides tfjs-core, registered once on import (the `@tensorflow/tfjs` umbrella
+// used to do this, together with layers, converter, data and webgl, which VSML never uses):
+// - the `cpu` backend, the last fallback below (the wasm backend is imported on demand by `tryWasm`);
+// - the gradient of every kernel: tfjs-core alone registers none (`tf.grad` fails with "gradient function not
+//   found"). tfjs-core ships them only as extension-less ES modules that Node cannot load, so the build bundles
+//   them into dist/ (tsup.config.ts, `noExternal`), as the umbrella does; the jest preset maps this import to the
+//   umbrella (a dev dependency of this package only);
+// - the chained tensor methods (`t.mul(u)`, `t.sum()`, ...), also extension-less ES modules, bundled the same way.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -197,7 +208,7 @@ async function selectBackend(
     if (requested === 'wasm') throw unavailable(requested, source, attempts);
   }
 
-  // cpu: always registered by @tensorflow/tfjs
+  // cpu: always registered (tfjs-setup.ts imports @tensorflow/tfjs-backend-cpu)
   let ok = false;
   let reason = 'selected';
   try {
