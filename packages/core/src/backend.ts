@@ -1,9 +1,9 @@
 /**
  * Backend selection: the only module of the VSML packages that loads a TensorFlow.js backend.
  *
- * Order for `auto`: native TensorFlow (`@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`) when the package
- * is installed **and** its native binding file exists, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD),
- * else the plain JavaScript `cpu` backend. A native package whose install script did not run (no
+ * Order for `auto`: native TensorFlow (`@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`: optional peer
+ * dependencies, e.g. `npm i @tensorflow/tfjs-node-gpu`) when the package is installed **and** its native binding
+ * file exists, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD), else the plain JavaScript `cpu` backend. A native package whose install script did not run (no
  * `lib/napi-v*\/tfjs_binding.node`) is skipped without being imported, so a half-installed optional dependency
  * neither crashes nor prints warnings (design/stack.md §3).
  *
@@ -264,7 +264,7 @@ function unavailable(requested: BackendRequest, source: BackendInfo['source'], a
   const lines = attempts.map((a) => `${a.package ?? a.backend}: ${a.reason}`);
   const hint =
     requested === 'tensorflow'
-      ? '; to use it, allow the package build in pnpm-workspace.yaml and run `pnpm -r rebuild @tensorflow/tfjs-node` (see README)'
+      ? '; to use it, `npm i @tensorflow/tfjs-node-gpu` (or @tensorflow/tfjs-node) in your project; in the VSML workspace, allow the package build in pnpm-workspace.yaml and run `pnpm -r rebuild @tensorflow/tfjs-node-gpu` (see README, "GPU backend")'
       : '';
   return new VsmlError('BACKEND_UNAVAILABLE', `backend '${requested}'${how} is not available: ${lines.join('; ')}${hint}`, {
     details: { requested, attempts },
