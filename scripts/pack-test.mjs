@@ -150,7 +150,9 @@ for (let g = 0; g < 30; g++) { const xs = es.ask(); es.tell(xs, xs.map(sphere));
 if (!(es.best.f < 0.1)) throw new Error('CMA-ES did not improve: ' + es.best.f);`,
   },
   core: {
-    names: ['initBackend', 'defaultModelConfig', 'countVM', 'countVL', 'tf'],
+    names: ['initBackend', 'defaultModelConfig', 'countVM', 'countVL', 'initParams', 'runEpisode', 'episodeLoss', 'paramValueAndGrads', 'tf'],
+    // the README example: an episode and its meta-gradient (needs the gradients core registers); the loss is the
+    // one the @tensorflow/tfjs umbrella build gave (1.3851312 on cpu and wasm)
     body: `
 const info = await initBackend();
 if (!['tensorflow', 'wasm', 'cpu'].includes(info.name)) throw new Error('backend ' + info.name);
@@ -159,7 +161,16 @@ if (countVM(config) !== 2384 || countVL(config) !== 2048) throw new Error('sizes
 const g = tf.grad((x) => tf.tanh(x).mul(x).sum())(tf.tensor1d([0.5, -1, 2]));
 const d = Array.from(g.dataSync());
 if (Math.abs(d[0] - 0.855341) > 1e-4) throw new Error('gradient ' + d);
-console.log('backend', info.name);`,
+const { Rng } = require_or_import_rng;
+const params = initParams(config, 42);
+const T = 50, P = 8, rng = Rng.fromSeed(0);
+const inputs = rng.fillNormal(new Float32Array(T * P * 16));
+const labels = new Int32Array(T * P).map(() => rng.int(0, 4));
+const data = { inputs, labels, steps: T, population: P };
+const { value, grads } = paramValueAndGrads(params, (p) => episodeLoss(p, config, data, { seed: 1 }));
+const loss = value.dataSync()[0], gw = tf.norm(grads['lstm.w']).dataSync()[0];
+if (Math.abs(loss - 1.3851312) > 1e-4 || !(gw > 0)) throw new Error('meta-gradient: loss ' + loss + ', |grad lstm.w| ' + gw);
+console.log('backend', info.name, 'loss', loss);`,
   },
   clone: {
     names: ['parseClonePreset', 'QUICK_PRESET', 'CloneError'],
@@ -202,8 +213,10 @@ export const model = vsmlModel({ config: {} });`,
 
 function writeSmoke(dir, lib) {
   const { names, body } = SMOKE[lib];
-  const cjs = `const { ${names.join(', ')} } = require('@vsml/${lib}');\n(async () => {${body}\nconsole.log('ok @vsml/${lib} cjs');\n})().catch((e) => { console.error(e); process.exit(1); });\n`;
-  const esm = `import { ${names.join(', ')} } from '@vsml/${lib}';\n${body}\nconsole.log('ok @vsml/${lib} esm');\n`;
+  const cjsBody = body.replace('require_or_import_rng', "require('@vsml/rng')");
+  const esmBody = body.replace('require_or_import_rng', "await import('@vsml/rng')");
+  const cjs = `const { ${names.join(', ')} } = require('@vsml/${lib}');\n(async () => {${cjsBody}\nconsole.log('ok @vsml/${lib} cjs');\n})().catch((e) => { console.error(e); process.exit(1); });\n`;
+  const esm = `import { ${names.join(', ')} } from '@vsml/${lib}';\n${esmBody}\nconsole.log('ok @vsml/${lib} esm');\n`;
   writeFileSync(path.join(dir, `${lib}.cjs`), cjs);
   writeFileSync(path.join(dir, `${lib}.mjs`), esm);
   writeFileSync(path.join(dir, `typed-${lib}.mts`), `${TYPED[lib]}\n`);
