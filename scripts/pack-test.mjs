@@ -313,6 +313,8 @@ try {
     'node_modules/.bin/vsml info prints the engine and sizes',
     parsed ? `backend ${parsed.backend?.name}, |V_M| ${parsed.vm}, |V_L| ${parsed.vl}` : `exit ${info.status}: ${tail(info.out, 5)}`,
   );
+  const nv = run('npx', ['--no', 'vsml', '--version'], { cwd: appDir });
+  check(nv.status === 0 && nv.stdout.trim() === benchVersion, 'npx vsml --version', `exit ${nv.status}, printed '${nv.out.trim().slice(0, 200)}'`);
   const help = run('npx', ['--no', 'vsml', 'demo', '--help'], { cwd: appDir });
   check(help.status === 0 && /Usage: vsml demo/.test(help.stdout), 'npx vsml demo --help', `exit ${help.status}${help.status === 0 ? '' : `: ${tail(help.out, 5)}`}`);
   // (`npx vsml --help` shows npx's own help: npm reads an option right after the command name as its own)
