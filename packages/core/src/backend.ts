@@ -3,9 +3,9 @@
  *
  * Order for `auto`: native TensorFlow (`@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`: optional peer
  * dependencies, e.g. `npm i @tensorflow/tfjs-node-gpu`) when the package is installed **and** its native binding
- * file exists, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD), else the plain JavaScript `cpu` backend. A native package whose install script did not run (no
- * `lib/napi-v*\/tfjs_binding.node`) is skipped without being imported, so a half-installed optional dependency
- * neither crashes nor prints warnings (design/stack.md §3).
+ * file exists, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD), else the plain JavaScript `cpu` backend.
+ * A native package whose install script did not run (no `lib/napi-v*\/tfjs_binding.node`) is skipped without being
+ * imported, so a half-installed optional peer neither crashes nor prints warnings (design/stack.md §3).
  *
  * A forced backend (`{backend: 'wasm'}` or `VSML_BACKEND=wasm`) never falls back silently: if it cannot be
  * loaded, `initBackend` throws `VsmlError('BACKEND_UNAVAILABLE')` listing why.
