@@ -313,9 +313,10 @@ try {
     'node_modules/.bin/vsml info prints the engine and sizes',
     parsed ? `backend ${parsed.backend?.name}, |V_M| ${parsed.vm}, |V_L| ${parsed.vl}` : `exit ${info.status}: ${tail(info.out, 5)}`,
   );
-  const nv = run('npx', ['--no', 'vsml', '--version'], { cwd: appDir });
+  // as a user types it (`npx --no vsml --version` would print npm's version: npm reads that --version)
+  const nv = run('npx', ['vsml', '--version'], { cwd: appDir });
   check(nv.status === 0 && nv.stdout.trim() === benchVersion, 'npx vsml --version', `exit ${nv.status}, printed '${nv.out.trim().slice(0, 200)}'`);
-  const help = run('npx', ['--no', 'vsml', 'demo', '--help'], { cwd: appDir });
+  const help = run('npx', ['vsml', 'demo', '--help'], { cwd: appDir });
   check(help.status === 0 && /Usage: vsml demo/.test(help.stdout), 'npx vsml demo --help', `exit ${help.status}${help.status === 0 ? '' : `: ${tail(help.out, 5)}`}`);
   // (`npx vsml --help` shows npx's own help: npm reads an option right after the command name as its own)
   const h2 = run('npx', ['--no', '--', 'vsml', '--help'], { cwd: appDir });
