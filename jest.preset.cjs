@@ -2,6 +2,11 @@
 // transformed by @swc/jest to CommonJS; `@vsml/*` resolves to each package's src.
 const path = require('node:path');
 
+// @vsml/core imports tfjs-core's gradient and chained-op registrations (extension-less ES modules that the build
+// bundles into dist/). CommonJS jest cannot load them: map both to the `@tensorflow/tfjs` umbrella, which registers
+// the same (core's devDependency only; npm users never install it).
+const tfjsUmbrella = require.resolve('@tensorflow/tfjs', { paths: [path.join(__dirname, 'packages/core')] });
+
 /** @param {string} dir the package directory (pass __dirname) */
 module.exports = function preset(dir) {
   return {
@@ -15,6 +20,7 @@ module.exports = function preset(dir) {
       ],
     },
     moduleNameMapper: {
+      '^@tensorflow/tfjs-core/dist/(register_all_gradients|public/chained_ops/register_all_chained_ops)(\\.js)?$': tfjsUmbrella,
       '^@vsml/(rng|core|datasets|evolve|clone|metatrain)$': path.join(__dirname, 'packages/$1/src/index.ts'),
       '^(\\.{1,2}/.*)\\.js$': '$1',
     },

@@ -5,7 +5,7 @@
 import { copyFileSync } from 'node:fs';
 import { defineConfig, type Options } from 'tsup';
 
-export function libraryConfig(opts: { copy?: string[] } = {}) {
+export function libraryConfig(opts: { copy?: string[]; noExternal?: (string | RegExp)[] } = {}) {
   const options: Options = {
     entry: ['src/index.ts'],
     format: ['esm', 'cjs'],
@@ -16,6 +16,7 @@ export function libraryConfig(opts: { copy?: string[] } = {}) {
     clean: true,
     sourcemap: true,
   };
+  if (opts.noExternal?.length) options.noExternal = opts.noExternal;
   // plain-ESM worker entries ship as they are, next to the bundles
   if (opts.copy?.length) options.onSuccess = async () => opts.copy!.forEach((f) => copyFileSync(`src/${f}`, `dist/${f}`));
   return defineConfig(options);

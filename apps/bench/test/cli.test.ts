@@ -1,4 +1,4 @@
-import { buildProgram } from '../src/cli.js';
+import { buildProgram } from '../src/program.js';
 import { toUserMessage } from '../src/errors.js';
 
 describe('vsml cli', () => {

@@ -4,7 +4,7 @@ import fs, { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildProgram } from '../src/cli.js';
+import { buildProgram } from '../src/program.js';
 import { runTrace } from '../src/commands/trace.js';
 import { collectInfo } from '../src/commands/info.js';
 import { runDemo, runMainJob, shippedCheckpoints } from '../src/commands/demo.js';

@@ -1,16 +1,27 @@
 /**
  * Backend selection: the only module of the VSML packages that loads a TensorFlow.js backend.
  *
- * Order for `auto`: native TensorFlow (`@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`) when the package
- * is installed **and** its native binding file exists, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD),
- * else the plain JavaScript `cpu` backend. A native package whose install script did not run (no
- * `lib/napi-v*\/tfjs_binding.node`) is skipped without being imported, so a half-installed optional dependency
- * neither crashes nor prints warnings (design/stack.md §3).
+ * Order for `auto`: native TensorFlow (`@tensorflow/tfjs-node-gpu`, then `@tensorflow/tfjs-node`: optional peer
+ * dependencies, e.g. `npm i @tensorflow/tfjs-node-gpu`) when the package is installed **and** its native binding
+ * file exists, else WebAssembly (`@tensorflow/tfjs-backend-wasm`, SIMD), else the plain JavaScript `cpu` backend.
+ * A native package whose install script did not run (no `lib/napi-v*\/tfjs_binding.node`) is skipped without being
+ * imported, so a half-installed optional peer neither crashes nor prints warnings (design/stack.md §3).
  *
  * A forced backend (`{backend: 'wasm'}` or `VSML_BACKEND=wasm`) never falls back silently: if it cannot be
  * loaded, `initBackend` throws `VsmlError('BACKEND_UNAVAILABLE')` listing why.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+// What VSML needs of TensorFlow.js besides tfjs-core, registered once on import (the `@tensorflow/tfjs` umbrella
+// used to do this, together with layers, converter, data and webgl, which VSML never uses):
+// - the `cpu` backend, the last fallback below (the wasm backend is imported on demand by `tryWasm`);
+// - the gradient of every kernel: tfjs-core alone registers none (`tf.grad` fails with "gradient function not
+//   found"). tfjs-core ships them only as extension-less ES modules that Node cannot load, so the build bundles
+//   them into dist/ (tsup.config.ts, `noExternal`), as the umbrella does; the jest preset maps this import to the
+//   umbrella (a dev dependency of this package only);
+// - the chained tensor methods (`t.mul(u)`, `t.sum()`, ...), also extension-less ES modules, bundled the same way.
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -197,7 +208,7 @@ async function selectBackend(
     if (requested === 'wasm') throw unavailable(requested, source, attempts);
   }
 
-  // cpu: always registered by @tensorflow/tfjs
+  // cpu: always registered (tfjs-setup.ts imports @tensorflow/tfjs-backend-cpu)
   let ok = false;
   let reason = 'selected';
   try {
@@ -253,7 +264,7 @@ function unavailable(requested: BackendRequest, source: BackendInfo['source'], a
   const lines = attempts.map((a) => `${a.package ?? a.backend}: ${a.reason}`);
   const hint =
     requested === 'tensorflow'
-      ? '; to use it, allow the package build in pnpm-workspace.yaml and run `pnpm -r rebuild @tensorflow/tfjs-node` (see README)'
+      ? '; to use it, `npm i @tensorflow/tfjs-node-gpu` (or @tensorflow/tfjs-node) in your project; in the VSML workspace, allow the package build in pnpm-workspace.yaml and run `pnpm -r rebuild @tensorflow/tfjs-node-gpu` (see README, "GPU backend")'
       : '';
   return new VsmlError('BACKEND_UNAVAILABLE', `backend '${requested}'${how} is not available: ${lines.join('; ')}${hint}`, {
     details: { requested, attempts },

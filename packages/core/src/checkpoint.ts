@@ -17,7 +17,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { RngState } from '@vsml/rng';
 import { z } from 'zod';
 import { ModelConfigSchema, formatIssues, parseModelConfig, type ModelConfig } from './config.js';

@@ -13,7 +13,7 @@
  * respect to V_M (`tf.grad` through the unrolled episode, including through the error signal unless
  * `stopErrorGradient`). Each step runs in its own `tf.tidy`; the step loop never reads data back to JS.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config.js';
 import { VsmlError, fmtShape } from './errors.js';
 import { debugEnabled } from './debug.js';

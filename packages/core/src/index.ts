@@ -7,12 +7,16 @@
  * forward / reverse tick), the episode runner and meta-loss, checkpoints, the workshop form (Eq. 3 / Eq. 4) and
  * trace replay. See README.md and design/vsml-method.md.
  *
- * Importing this module loads no backend; call {@link initBackend} first.
+ * Importing this module registers the tfjs `cpu` backend and the gradients of all kernels, but selects no backend;
+ * call {@link initBackend} first.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** The TensorFlow.js namespace used by every VSML package (one tfjs instance; backends via {@link initBackend}). */
 export { tf };
+// The chained tensor methods (`t.mul(u)`, `t.sum()`): registered at run time by backend.ts; this (empty) re-export
+// carries their type augmentation into the published declarations, as a side-effect import would not survive them.
+export * from '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
 
 // --- errors ---
 /** The error class of this package, its code table and helpers. */

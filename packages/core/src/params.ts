@@ -5,7 +5,7 @@
  * A `ParamSet` maps full names (see `layout.ts`) to tensors. Shared parameters have the layout shapes;
  * per-member parameters (P different V_M, e.g. for evolution strategies) have a leading dimension P on every tensor.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@vsml/rng';
 import type { ModelConfig } from './config.js';
 import { VsmlError, fmtShape } from './errors.js';

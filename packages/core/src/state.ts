@@ -7,7 +7,7 @@
  * messages 0. Member p's layer k draws from `Rng.fromSeed(seed, 0x564c, memberKey(p), k)`, entries in row-major
  * order [a][b][dim], so a member's state does not depend on the population size; the B rows of a member start equal.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@vsml/rng';
 import type { ModelConfig } from './config.js';
 import { VsmlError, fmtShape } from './errors.js';

@@ -12,7 +12,7 @@
  * → `{ "logits": [T][P][B] }`. When `model.layers` is absent, the layer sizes are read from the shapes of
  * `initialState.layers[k].c`. Incoming messages start at 0; the error fed at step 0 is 0.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { formatIssues, parseModelConfig, type ModelConfig } from './config.js';
 import { VsmlError, isVsmlError } from './errors.js';

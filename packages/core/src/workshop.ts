@@ -10,7 +10,7 @@
  * Sub-RNN (a, b) receives from every sub-RNN (c, a), which needs a to be a valid second index: the paper takes
  * A = B, and so do these functions. The implementation in `kernels/` is the LSTM form actually used.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { VsmlError, fmtShape } from './errors.js';
 
 /** Non-linearity σ of the workshop update. */

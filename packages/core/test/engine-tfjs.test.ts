@@ -3,7 +3,7 @@
 // logits, losses, correctness, final state and pending error.
 // Tolerance: 1e-5 everywhere (the tfjs path computes the output bound 100·tanh(y/100) with an exact tanh).
 import { Rng } from '@vsml/rng';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../src/backend.js';
 import { parseModelConfig, type ModelConfigInput } from '../src/config.js';
 import { runEpisode } from '../src/episode.js';

@@ -13,7 +13,7 @@ export interface InfoOptions {
 }
 
 /** This app's own version (its package.json is one or two levels above this module: dist/ or src/commands/). */
-function benchVersion(): string | null {
+export function benchVersion(): string | null {
   const require = createRequire(import.meta.url);
   for (const rel of ['../package.json', '../../package.json']) {
     try {

@@ -64,7 +64,7 @@ const DEFAULT_PACKAGES = [
   '@vsml/clone',
   '@vsml/metatrain',
   '@vsml/rng',
-  '@tensorflow/tfjs',
+  '@tensorflow/tfjs-core',
   '@tensorflow/tfjs-backend-wasm',
 ] as const;
 

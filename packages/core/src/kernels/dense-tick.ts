@@ -15,7 +15,7 @@
  *     `mean_a(h_ab·W + b) = (mean_a h_ab)·W + b` (sum aggregation: `(Σ_a h_ab)·W + I·b`);
  *   - messages are formed only after the last micro tick, and only those that are used.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config.js';
 import { addBias, affine, layerNorm, matmulRows } from '../ops/linear.js';
 import type { RnnParams } from '../params.js';

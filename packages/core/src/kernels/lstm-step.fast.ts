@@ -7,7 +7,7 @@
  * row groups (forward message, backward message, hidden), the constant ±5 offsets are folded into the bias and
  * the g gate's weights and bias are doubled, so that `σ(pre_g) = (1 + tanh(g))/2`.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { GATE_OFFSETS, GATE_ORDER } from '../layout.js';
 
 /** Per-gate weight blocks, gates in the order i, g, f, o (per member: a leading P on every tensor). */

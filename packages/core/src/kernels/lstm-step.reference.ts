@@ -7,7 +7,7 @@
  *
  * Uses Split and Tanh; the fast kernel (`lstm-step.fast.ts`) computes the same function without them.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { GATE_OFFSETS } from '../layout.js';
 
 /** One LSTM step from the full gate pre-activation `G [..., 4H]` (before the ±5 offsets) and `c [..., H]`. */

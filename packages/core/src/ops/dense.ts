@@ -3,7 +3,7 @@
  * neuron a, the message of their output neuron b and their own state; forward messages are aggregated over a,
  * backward messages over b (mean, or sum with `aggregation: 'sum'`).
  */
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config.js';
 import { VsmlError, fmtShape } from '../errors.js';
 import { referenceKernel, selectKernel, type KernelName, type LayerTickInput } from '../kernels/dense-tick.js';

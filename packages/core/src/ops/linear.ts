@@ -3,7 +3,7 @@
  * `b [P, N]`). Per member, the leading dimension of the input (E rows) is P blocks of E/P consecutive rows
  * (row e belongs to member floor(e·P/E)), so one batched matmul serves the whole population.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { VsmlError, fmtShape } from '../errors.js';
 import { LAYER_NORM_EPS } from '../layout.js';
 

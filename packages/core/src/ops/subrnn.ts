@@ -3,7 +3,7 @@
  * independent sub-RNNs `[..., ·]`. Parameters shared (`lstm.w [2M+H, 4H]`) or per member (leading P; the leading
  * input dimension must then be a multiple of P).
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { VsmlError, fmtShape } from '../errors.js';
 import { lstmFromGates, prepareGates } from '../kernels/lstm-step.fast.js';
 import { lstmFromPreactivation } from '../kernels/lstm-step.reference.js';

@@ -10,7 +10,7 @@
  * Reverse tick: the same with layers in order L−1..0 (and the reverse-tick parameters when
  * `separateBackwardRnn`); its output is not used.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config.js';
 import { VsmlError, fmtShape } from '../errors.js';
 import { preparedTensors, selectKernel, type DenseKernel, type KernelName, type PreparedRnn } from '../kernels/dense-tick.js';
