@@ -186,19 +186,37 @@ export function tanhTest(ptr: usize, n: i32): void {
 // H is a parameter of the inlined bodies: the H = 16 and H = 32 entry points pass a constant, so that the
 // optimiser folds every H-dependent address (the other sizes run the same code with H from the config).
 
+// Compile-time state sizes: sizeof<S16>() = 64 bytes = 16 floats, sizeof<S32>() = 128; SDyn (0): H from the config.
+// (A load's immediate offset must be a compile-time constant; the size of a type parameter is one.)
+@unmanaged class S16 { a: v128; b: v128; c: v128; d: v128 }
+@unmanaged class S32 { a: v128; b: v128; c: v128; d: v128; e: v128; f: v128; g: v128; h: v128 }
+@unmanaged class SDyn {}
+
+/** Gate q (1..3) of a unit group: q·SB bytes after p, as an immediate offset when S fixes SB. */
+@inline function loadGate<S>(p: usize, q: usize, SB: usize): v128 {
+  if (offsetof<S>() == 0) return v128.load(p + q * SB);
+  if (q == 1) return v128.load(p, offsetof<S>());
+  if (q == 2) return v128.load(p, 2 * offsetof<S>());
+  return v128.load(p, 3 * offsetof<S>());
+}
+
+/** splat of the float SB bytes after p (the same unit of the next sub-LSTM), as an immediate offset when S fixes it. */
+@inline function splatNext<S>(p: usize, SB: usize): v128 {
+  if (offsetof<S>() == 0) return v128.load32_splat(p + SB);
+  return v128.load32_splat(p, offsetof<S>());
+}
+
 // With `clip` (stateClip), h and c are clipped after the update, h computed from the unclipped c;
 // cl points to the splatted bounds (lo, hi, 2 lo, 2 hi).
-@inline function combine(h: usize, c: usize, g: usize, H: usize, clip: bool, cl: usize): void {
+@inline function combine<S>(h: usize, c: usize, g: usize, H: usize, clip: bool, cl: usize): void {
   const half = K(K_HALF);
   const SB = H << 2;
-  const gg = g + SB;
-  const gf = gg + SB;
-  const go = gf + SB;
   for (let v: usize = 0; v < SB; v += 16) {
-    const ti = v128.load(g + v);
-    const tg = v128.load(gg + v);
-    const tf = v128.load(gf + v);
-    const to = v128.load(go + v);
+    const gv = g + v;
+    const ti = v128.load(gv);
+    const tg = loadGate<S>(gv, 1, SB);
+    const tf = loadGate<S>(gv, 2, SB);
+    const to = loadGate<S>(gv, 3, SB);
     const si = fma(ti, half, half);
     const sf = fma(tf, half, half);
     const cn = fma(sf, v128.load(c + v), f32x4.mul(si, tg));
@@ -213,7 +231,7 @@ export function tanhTest(ptr: usize, n: i32): void {
   }
 }
 
-@inline function tile2x(
+@inline function tile2x<S>(
   h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize,
   doTanh: bool, doCombine: bool, clip: bool, cl: usize,
 ): void {
@@ -241,8 +259,9 @@ export function tanhTest(ptr: usize, n: i32): void {
       let b3 = f32x4.add(r3, v128.load(cqb, 48));
       let wk = W + q;
       for (let k: usize = 0; k < SB; k += 4) {
-        const sa = v128.load32_splat(h + k);
-        const sb = v128.load32_splat(hb + k);
+        const hk = h + k;
+        const sa = v128.load32_splat(hk);
+        const sb = splatNext<S>(hk, SB);
         const w0 = v128.load(wk);
         const w1 = v128.load(wk, 16);
         const w2 = v128.load(wk, 32);
@@ -280,28 +299,28 @@ export function tanhTest(ptr: usize, n: i32): void {
       }
     }
     if (doCombine) {
-      combine(h, c, g, H, clip, cl);
-      combine(hb, c + SB, gb, H, clip, cl);
+      combine<S>(h, c, g, H, clip, cl);
+      combine<S>(hb, c + SB, gb, H, clip, cl);
     }
   }
 }
 
 // Entry points per (H, clip): constant H = 16 / 32, any other multiple of 4 from the config.
 function tile2h16(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32): void {
-  tile2x(h, c, row, col, W, g, mt, 16, true, true, false, 0);
+  tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, false, 0);
 }
 function tile2h16clip(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, cl: usize): void {
-  tile2x(h, c, row, col, W, g, mt, 16, true, true, true, cl);
+  tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, true, cl);
 }
 function tile2h32(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32): void {
-  tile2x(h, c, row, col, W, g, mt, 32, true, true, false, 0);
+  tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, false, 0);
 }
 function tile2h32clip(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, cl: usize): void {
-  tile2x(h, c, row, col, W, g, mt, 32, true, true, true, cl);
+  tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, true, cl);
 }
 function tile2any(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize): void {
-  if (clip) tile2x(h, c, row, col, W, g, mt, H, true, true, true, cl);
-  else tile2x(h, c, row, col, W, g, mt, H, true, true, false, 0);
+  if (clip) tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, true, cl);
+  else tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, false, 0);
 }
 
 /** Two sub-LSTMs (a, b), (a, b+1), all micro ticks. */
@@ -332,11 +351,11 @@ export function benchTile(cfg: usize, mode: i32, iters: i32): void {
     const g = <usize>cfgI(cfg, C_GATES);
     const mt = cfgI(cfg, C_MT);
     if (mode == 0) {
-      for (let i = 0; i < iters; i++) tile2x(h, c, row, col, W, g, mt, 16, true, true, false, 0);
+      for (let i = 0; i < iters; i++) tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, false, 0);
     } else if (mode == 1) {
-      for (let i = 0; i < iters; i++) tile2x(h, c, row, col, W, g, mt, 16, false, false, false, 0);
+      for (let i = 0; i < iters; i++) tile2x<S16>(h, c, row, col, W, g, mt, 16, false, false, false, 0);
     } else {
-      for (let i = 0; i < iters; i++) tile2x(h, c, row, col, W, g, mt, 16, true, false, false, 0);
+      for (let i = 0; i < iters; i++) tile2x<S16>(h, c, row, col, W, g, mt, 16, true, false, false, 0);
     }
   }
 }
@@ -368,8 +387,8 @@ function tile1(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, m
       v128.store(gq, vtanh(a2), 32);
       v128.store(gq, vtanh(a3), 48);
     }
-    if (clip) combine(h, c, g, H, true, cl);
-    else combine(h, c, g, H, false, 0);
+    if (clip) combine<SDyn>(h, c, g, H, true, cl);
+    else combine<SDyn>(h, c, g, H, false, 0);
   }
 }
 
