@@ -1,4 +1,5 @@
-// The forward engine with the options the clone needs: slow sizes other than 16 (32, and 12 on the generic path),
+// The forward engine with the options the clone needs: slow sizes other than 16 (32, 12 on the generic path, 6 and
+// 10 padded to a multiple of 4),
 // message sizes other than 8, an inner batch with state merging (fraction 1 and 0.5 and one that is not a
 // multiple of 4), state clip, outputIdx 0, backwardPass with the clone's two changes (zero stale backward messages,
 // per-row scaled error), per-member V_M, and predict. Checked against the independent float64 loop of
@@ -108,6 +109,14 @@ const cases: [string, Case][] = [
       clone: CLONE,
     },
   ],
+  [
+    'padded: slow 6 (run as 8), msg 3, B=2, merge 0.5, stacked',
+    { model: { layers: [{ in: 5, out: 3 }, { in: 3, out: 2 }], slowSize: 6, msgSize: 3, innerBatchMerge: 0.5 }, P: 2, B: 2, T: 4 },
+  ],
+  [
+    'padded: slow 10 (run as 12), clip, backwardPass, clone semantics',
+    { model: { layers: [{ in: 4, out: 3 }, { in: 3, out: 2 }], slowSize: 10, innerBatchMerge: 1, stateClip: [-4, 4], outputIdx: 0, backwardPass: true }, P: 1, B: 3, T: 4, clone: CLONE },
+  ],
   ['slow 16, B=2, merge 1 (the H = 16 tiles with an inner batch)', { model: { layers: [{ in: 7, out: 4 }], innerBatchMerge: 1 }, P: 2, B: 2, T: 6 }],
 ];
 
@@ -211,7 +220,7 @@ describe('forward engine with an inner batch == float64 reference (1e-5)', () =>
 });
 
 describe('forward engine with an inner batch == tfjs runEpisode (official semantics, 1e-5)', () => {
-  test.each(cases.filter(([, k]) => k.clone === undefined))('%s', (_name, k) => {
+  test.each(cases.filter(([, k]) => k.clone === undefined && !k.perMember))('%s', (_name, k) => {
     const before = tf.memory().numTensors;
     const { config, members, x, y } = setup(k, 31);
     const seed = 5;
@@ -239,6 +248,8 @@ describe('forward engine with an inner batch == tfjs runEpisode (official semant
 
 describe('forward engine options', () => {
   test('bad inner batch, errorScale and layer norm with a message size that is not a multiple of 4 are refused', () => {
+    // (any slow size runs: 1 is padded to 4)
+    expect(createForwardEngine({ layers: [{ in: 2, out: 2 }], population: 1, slowSize: 1 }).getState(0).c).toHaveLength(4);
     const code = (f: () => unknown): string | undefined => {
       try {
         f();

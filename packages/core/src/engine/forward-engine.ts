@@ -67,7 +67,7 @@ export interface EngineEpisodeResult {
 }
 
 /** Option values the engine does not implement; they throw `VsmlError('BAD_CONFIG')` at creation. */
-export const ENGINE_UNSUPPORTED = ['slowSize not a multiple of 4', 'layerNorm with msgSize not a multiple of 4'] as const;
+export const ENGINE_UNSUPPORTED = ['layerNorm with msgSize not a multiple of 4'] as const;
 
 const ENGINE_KEYS = [
   'population',
@@ -134,6 +134,8 @@ export class ForwardEngine {
   private readonly layerPtrs: LayerPtrs[] = [];
   private readonly io: { x: number; y: number; logits: number; loss: number; correct: number };
   private readonly H: number;
+  /** H rounded up to a multiple of 4: the kernel's state stride (the extra units have zero weights and stay 0) */
+  private readonly Hk: number;
   private readonly M: number;
   private readonly D: number;
   private readonly C: number;
@@ -160,11 +162,11 @@ export class ForwardEngine {
     if (!Number.isFinite(errorScale)) {
       throw new VsmlError('BAD_ARGUMENT', `createForwardEngine: errorScale must be a finite number, got ${String(errorScale)}`);
     }
-    const H = config.slowSize;
+    const H0 = config.slowSize;
+    // the kernel works on groups of 4 units (SIMD lanes): other slow sizes run padded with units whose weights are
+    // zero (their g gate is tanh(0) = 0, so c and h of those units stay 0 and never reach a real unit or message)
+    const H = Math.ceil(H0 / 4) * 4;
     const M = config.msgSize;
-    if (H % 4 !== 0) {
-      throw new VsmlError('BAD_CONFIG', `forward engine: slowSize must be a multiple of 4 (SIMD lanes), got ${H}`);
-    }
     if (config.layerNorm && M % 4 !== 0) {
       throw new VsmlError('BAD_CONFIG', `forward engine: layerNorm needs msgSize a multiple of 4, got ${M}`);
     }
@@ -173,7 +175,8 @@ export class ForwardEngine {
     this.innerBatch = B;
     const E = P * B;
     this.rows = E;
-    this.H = H;
+    this.H = H0;
+    this.Hk = H;
     this.M = M;
     this.perMemberParams = options.perMemberParams ?? false;
     this.zeroStaleBackward = options.zeroStaleBackward ?? false;
@@ -283,7 +286,7 @@ export class ForwardEngine {
     i32[w + 26] = H;
     i32[w + 27] = M;
     i32[w + 28] = B;
-    i32[w + 29] = B > 1 ? Math.floor(H * config.innerBatchMerge) : 0;
+    i32[w + 29] = B > 1 ? Math.floor(H0 * config.innerBatchMerge) : 0;
     i32[w + 30] = this.zeroStaleBackward ? 1 : 0;
     this.f32[w + 31] = this.errorFactor;
     const f = this.fused;
@@ -350,7 +353,7 @@ export class ForwardEngine {
     const sets = this.members(member, where);
     const n = this.fused.floats;
     const scratch = new Float32Array(this.groups.length * n);
-    this.groups.forEach((g, gi) => fuseGroup(get(g), scratch, gi * n, `${where} (group '${g.prefix}')`, this.fused, this.config.layerNorm));
+    this.groups.forEach((g, gi) => fuseGroup(get(g), scratch, gi * n, `${where} (group '${g.prefix}')`, this.fused, this.H, this.config.layerNorm));
     for (const s of sets) {
       this.f32.set(scratch, (this.params + s * this.groupBytes) >>> 2);
       this.paramsSet[s] = true;
@@ -440,21 +443,25 @@ export class ForwardEngine {
   setState(layer: number, c: ArrayLike<number>, h?: ArrayLike<number>, member?: number): void {
     const l = this.layerIndex(layer, 'setState');
     const B = this.innerBatch;
-    const per = l.in * l.out * this.H;
+    const H = this.H;
+    const Hk = this.Hk;
+    const subs = l.in * l.out;
     if (member !== undefined) this.checkMember(member, 'setState');
     const rows = member === undefined ? this.rows : B;
-    const n = rows * per;
-    const at = member === undefined ? 0 : member * B * per;
-    const shape = `[${rows},${l.in},${l.out},${this.H}]`;
+    const n = rows * subs * H;
+    const shape = `[${rows},${l.in},${l.out},${H}]`;
     if (c.length !== n) throw new VsmlError('SHAPE_MISMATCH', `setState: c has ${c.length} entries, expected ${shape}`);
     if (h !== undefined && h.length !== n) {
       throw new VsmlError('SHAPE_MISMATCH', `setState: h has ${h.length} entries, expected ${shape}`);
     }
     const p = this.layerPtrs[layer]!;
-    this.f32.set(c, (p.c >>> 2) + at);
-    const h2 = this.f32.subarray((p.h >>> 2) + at, (p.h >>> 2) + at + n);
-    if (h === undefined) h2.fill(0);
-    else for (let i = 0; i < n; i++) h2[i] = 2 * h[i]!;
+    const at = member === undefined ? 0 : member * B * subs * Hk;
+    const cs = this.f32.subarray((p.c >>> 2) + at, (p.c >>> 2) + at + rows * subs * Hk);
+    const hs = this.f32.subarray((p.h >>> 2) + at, (p.h >>> 2) + at + rows * subs * Hk);
+    if (Hk === H) cs.set(c);
+    else for (let s = 0, k = 0; s < rows * subs; s++) for (let j = 0; j < Hk; j++) cs[s * Hk + j] = j < H ? c[k++]! : 0;
+    if (h === undefined) hs.fill(0);
+    else for (let s = 0, k = 0; s < rows * subs; s++) for (let j = 0; j < Hk; j++) hs[s * Hk + j] = j < H ? 2 * h[k++]! : 0;
   }
 
   /**
@@ -467,11 +474,11 @@ export class ForwardEngine {
   initState(seed: number, memberKeys?: readonly number[]): void {
     const P = this.population;
     const B = this.innerBatch;
-    const H = this.H;
+    const H = this.Hk;
     if (memberKeys !== undefined && memberKeys.length !== P) {
       throw new VsmlError('BAD_ARGUMENT', `initState: memberKeys has ${memberKeys.length} entries, population is ${P}`);
     }
-    const nRand = Math.floor(H * this.config.initRandProportion);
+    const nRand = Math.floor(this.H * this.config.initRandProportion);
     this.config.layers.forEach((l, k) => {
       const per = l.in * l.out * H;
       const p0 = this.layerPtrs[k]!;
@@ -496,11 +503,20 @@ export class ForwardEngine {
   /** Copies of a layer's LSTM state `h, c: [E, in, out, H]` (E = P·B rows). */
   getState(layer: number): { h: Float32Array; c: Float32Array } {
     const l = this.layerIndex(layer, 'getState');
-    const n = this.rows * l.in * l.out * this.H;
+    const H = this.H;
+    const Hk = this.Hk;
+    const subs = this.rows * l.in * l.out;
     const p = this.layerPtrs[layer]!;
-    const c = this.f32.slice(p.c >>> 2, (p.c >>> 2) + n);
-    const h = this.f32.slice(p.h >>> 2, (p.h >>> 2) + n);
-    for (let i = 0; i < n; i++) h[i] = 0.5 * h[i]!;
+    const cs = this.f32.subarray(p.c >>> 2, (p.c >>> 2) + subs * Hk);
+    const hs = this.f32.subarray(p.h >>> 2, (p.h >>> 2) + subs * Hk);
+    const c = new Float32Array(subs * H);
+    const h = new Float32Array(subs * H);
+    for (let s = 0; s < subs; s++) {
+      for (let j = 0; j < H; j++) {
+        c[s * H + j] = cs[s * Hk + j]!;
+        h[s * H + j] = 0.5 * hs[s * Hk + j]!;
+      }
+    }
     return { h, c };
   }
 

@@ -39,7 +39,7 @@ export interface FusedLayout {
   readonly bytes: number;
 }
 
-/** The fused block layout for slow size H (a multiple of 4) and message size M. */
+/** The fused block layout for the kernel's slow size H (a multiple of 4) and message size M. */
 export function fusedLayout(H: number, M: number): FusedLayout {
   const G = 4 * H;
   const wfm = H * G;
@@ -83,9 +83,14 @@ function groupParamSizes(H: number, M: number): [Exclude<keyof EngineGroupParams
   ];
 }
 
-/** Writes the fused block of one group into `out` at float offset `at` (layer-norm params when `layerNorm`). */
-export function fuseGroup(g: EngineGroupParams, out: Float32Array, at: number, where: string, lay: FusedLayout, layerNorm = false): void {
-  const { H, M } = lay;
+/**
+ * Writes the fused block of one group into `out` at float offset `at` (layer-norm params when `layerNorm`).
+ * `H` is the model's slow size; the block's `lay.H` may be larger (rounded up to a multiple of 4): the extra units
+ * keep zero weights (`out` must be zero there).
+ */
+export function fuseGroup(g: EngineGroupParams, out: Float32Array, at: number, where: string, lay: FusedLayout, H: number, layerNorm = false): void {
+  const M = lay.M;
+  const Hk = lay.H;
   for (const [name, size] of groupParamSizes(H, M)) {
     const v = g[name];
     if (v === undefined || v === null || typeof v.length !== 'number') {
@@ -96,22 +101,24 @@ export function fuseGroup(g: EngineGroupParams, out: Float32Array, at: number, w
     }
   }
   const G = 4 * H;
+  const Gk = 4 * Hk;
   const w = g['lstm.w'];
   const b = g['lstm.b'];
   for (let col = 0; col < G; col++) {
     const q = Math.floor(col / H);
+    const kc = q * Hk + (col - q * H); // the column in the kernel's [4][Hk] gate layout
     const sc = GATE_SCALE[q]!;
-    for (let k = 0; k < H; k++) out[at + k * G + col] = w[(2 * M + k) * G + col]! * sc * 0.5;
+    for (let k = 0; k < H; k++) out[at + k * Gk + kc] = w[(2 * M + k) * G + col]! * sc * 0.5;
     for (let s = 0; s < M; s++) {
-      out[at + lay.wfm + s * G + col] = w[s * G + col]! * sc;
-      out[at + lay.wbm + s * G + col] = w[(M + s) * G + col]! * sc;
+      out[at + lay.wfm + s * Gk + kc] = w[s * G + col]! * sc;
+      out[at + lay.wbm + s * Gk + kc] = w[(M + s) * G + col]! * sc;
     }
-    out[at + lay.bz + col] = (b[col]! + GATE_OFFSET[q]!) * sc;
+    out[at + lay.bz + kc] = (b[col]! + GATE_OFFSET[q]!) * sc;
   }
   const fw = g['fwd.w'];
   const bw = g['bwd.w'];
   for (let i = 0; i < H * M; i++) {
-    out[at + lay.wf + i] = fw[i]! * 0.5;
+    out[at + lay.wf + i] = fw[i]! * 0.5; // rows k < H of [Hk][M]: the same flat index
     out[at + lay.wb + i] = bw[i]! * 0.5;
   }
   for (let j = 0; j < M; j++) {
