@@ -75,8 +75,10 @@ const C_OLN = 39;
 const C_HS = 40; // bytes per row / column of the h-sum scratch (max(H, M) floats, 16-byte multiple)
 const C_MERGEBUF = 41; // scratch of the merge (MERGE_CHUNK sub-LSTMs × H floats)
 const C_LNTMP = 42; // scratch of the layer norm (M floats)
+const C_SHAREFIRST = 43; // all rows of a member equal after the merge and no backward messages in forward ticks: firstGates
+const C_ZEROROW = 44; // 4H zero floats
 const C_CLIPV = 48; // 4 x v128 (words 48..63): lo, hi, 2 lo, 2 hi splatted
-const C_LAYERS = 64; // each layer: LW words: in, out, h, c, fwdIn, bwdIn, predict: mean h, mean c, work h+c, fwdIn, -, -
+const C_LAYERS = 64; // each layer: LW words: in, out, h, c, fwdIn, bwdIn, predict: mean h, mean c, work h+c, fwdIn, G0, -
 const LW = 12;
 
 const MERGE_CHUNK: i32 = 64; // sub-LSTMs per merge chunk
@@ -231,9 +233,11 @@ export function tanhTest(ptr: usize, n: i32): void {
   }
 }
 
+// fromG0: the first micro tick starts from g0 (colC + h·Wh of these two sub-LSTMs, shared by rows that have the
+// same state and backward messages; see firstGates) instead of colC and the GEMM.
 @inline function tile2x<S>(
   h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize,
-  doTanh: bool, doCombine: bool, clip: bool, cl: usize,
+  doTanh: bool, doCombine: bool, clip: bool, cl: usize, fromG0: bool = false, g0: usize = 0,
 ): void {
   const SB = H << 2; // bytes of one state vector
   const GB = H << 4; // bytes of one gate row (4H floats)
@@ -241,10 +245,11 @@ export function tanhTest(ptr: usize, n: i32): void {
   const colb = col + GB;
   const gb = g + GB;
   for (let m = 0; m < mt; m++) {
+    const shared = fromG0 && m == 0;
     for (let q: usize = 0; q < GB; q += 64) {
       const rq = row + q;
-      const cq = col + q;
-      const cqb = colb + q;
+      const cq = shared ? g0 + q : col + q;
+      const cqb = shared ? g0 + GB + q : colb + q;
       const r0 = v128.load(rq);
       const r1 = v128.load(rq, 16);
       const r2 = v128.load(rq, 32);
@@ -258,7 +263,8 @@ export function tanhTest(ptr: usize, n: i32): void {
       let b2 = f32x4.add(r2, v128.load(cqb, 32));
       let b3 = f32x4.add(r3, v128.load(cqb, 48));
       let wk = W + q;
-      for (let k: usize = 0; k < SB; k += 4) {
+      const kEnd: usize = shared ? 0 : SB;
+      for (let k: usize = 0; k < kEnd; k += 4) {
         const hk = h + k;
         const sa = v128.load32_splat(hk);
         const sb = splatNext<S>(hk, SB);
@@ -305,7 +311,7 @@ export function tanhTest(ptr: usize, n: i32): void {
   }
 }
 
-// Entry points per (H, clip): constant H = 16 / 32, any other multiple of 4 from the config.
+// Entry points per (H, clip, first micro tick from g0): constant H = 16 / 32, any other multiple of 4 from the config.
 function tile2h16(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32): void {
   tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, false, 0);
 }
@@ -322,10 +328,30 @@ function tile2any(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize
   if (clip) tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, true, cl);
   else tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, false, 0);
 }
+function tile2h16g0(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, clip: bool, cl: usize, g0: usize): void {
+  if (clip) tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, true, cl, true, g0);
+  else tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, false, 0, true, g0);
+}
+function tile2h32g0(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, clip: bool, cl: usize, g0: usize): void {
+  if (clip) tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, true, cl, true, g0);
+  else tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, false, 0, true, g0);
+}
+function tile2anyg0(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize, g0: usize): void {
+  if (clip) tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, true, cl, true, g0);
+  else tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, false, 0, true, g0);
+}
+/** g = col + h·Wh of two sub-LSTMs (no tanh, no update; g and g + 16H bytes): a pair of firstGates entries. */
+function tile2gemm(h: usize, col: usize, W: usize, g: usize, H: usize, zeroRow: usize): void {
+  tile2x<SDyn>(h, 0, zeroRow, col, W, g, 1, H, false, false, false, 0);
+}
 
-/** Two sub-LSTMs (a, b), (a, b+1), all micro ticks. */
-@inline function tile2(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize): void {
-  if (H == 16) {
+/** Two sub-LSTMs (a, b), (a, b+1), all micro ticks (the first from g0 when g0 != 0). */
+@inline function tile2(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize, g0: usize): void {
+  if (g0) {
+    if (H == 16) tile2h16g0(h, c, row, col, W, g, mt, clip, cl, g0);
+    else if (H == 32) tile2h32g0(h, c, row, col, W, g, mt, clip, cl, g0);
+    else tile2anyg0(h, c, row, col, W, g, mt, H, clip, cl, g0);
+  } else if (H == 16) {
     if (clip) tile2h16clip(h, c, row, col, W, g, mt, cl);
     else tile2h16(h, c, row, col, W, g, mt);
   } else if (H == 32) {
@@ -360,20 +386,25 @@ export function benchTile(cfg: usize, mode: i32, iters: i32): void {
   }
 }
 
-/** One sub-LSTM alone (the last of a row with an odd fan-out). */
-function tile1(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize): void {
+/**
+ * One sub-LSTM alone (the last of a row with an odd fan-out), all micro ticks (the first from g0 when g0 != 0);
+ * gemmOnly: g = row + col + h·Wh, one micro tick, no tanh, no update (a firstGates entry).
+ */
+function tile1(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize, g0: usize, gemmOnly: bool): void {
   const SB = H << 2;
   const GB = H << 4;
   for (let m = 0; m < mt; m++) {
+    const shared = g0 != 0 && m == 0;
     for (let q: usize = 0; q < GB; q += 64) {
       const rq = row + q;
-      const cq = col + q;
+      const cq = shared ? g0 + q : col + q;
       let a0 = f32x4.add(v128.load(rq), v128.load(cq));
       let a1 = f32x4.add(v128.load(rq, 16), v128.load(cq, 16));
       let a2 = f32x4.add(v128.load(rq, 32), v128.load(cq, 32));
       let a3 = f32x4.add(v128.load(rq, 48), v128.load(cq, 48));
       let wk = W + q;
-      for (let k: usize = 0; k < SB; k += 4) {
+      const kEnd: usize = shared ? 0 : SB;
+      for (let k: usize = 0; k < kEnd; k += 4) {
         const sa = v128.load32_splat(h + k);
         a0 = fma(sa, v128.load(wk), a0);
         a1 = fma(sa, v128.load(wk, 16), a1);
@@ -382,11 +413,19 @@ function tile1(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, m
         wk += GB;
       }
       const gq = g + q;
-      v128.store(gq, vtanh(a0));
-      v128.store(gq, vtanh(a1), 16);
-      v128.store(gq, vtanh(a2), 32);
-      v128.store(gq, vtanh(a3), 48);
+      if (gemmOnly) {
+        v128.store(gq, a0);
+        v128.store(gq, a1, 16);
+        v128.store(gq, a2, 32);
+        v128.store(gq, a3, 48);
+      } else {
+        v128.store(gq, vtanh(a0));
+        v128.store(gq, vtanh(a1), 16);
+        v128.store(gq, vtanh(a2), 32);
+        v128.store(gq, vtanh(a3), 48);
+      }
     }
+    if (gemmOnly) return;
     if (clip) combine<SDyn>(h, c, g, H, true, cl);
     else combine<SDyn>(h, c, g, H, false, 0);
   }
@@ -507,10 +546,11 @@ function rowContrib(dst: usize, src: usize, srcStride: usize, ns: i32, n: i32, W
  *   lg          last layer: where the logits go ([C]), or 0
  *   bprev       where the backward messages go ([in, M] of layer l−1), or 0
  *   prm         the V_M group this tick uses
+ *   g0          0, or the layer's firstGates ([in, out, 4H]): the first micro tick starts from it (nb must be 0)
  */
 function layerTick(
   cfg: usize, l: i32, h: usize, c: usize, xin: usize, fin: usize, bin: usize, nb: i32,
-  fnext: usize, lg: usize, bprev: usize, prm: usize,
+  fnext: usize, lg: usize, bprev: usize, prm: usize, g0: usize,
 ): void {
   const mt = cfgI(cfg, C_MT);
   const H = cfgP(cfg, C_H);
@@ -554,12 +594,13 @@ function layerTick(
     const ha = h + off;
     const ca = c + off;
     const row = rowC + <usize>a * GB;
+    const g0a: usize = g0 ? g0 + <usize>a * <usize>nout * GB : 0;
     let b = 0;
     for (; b + 2 <= nout; b += 2) {
-      tile2(ha + <usize>b * SB, ca + <usize>b * SB, row, colC + <usize>b * GB, W, gs, mt, H, clip, cl);
+      tile2(ha + <usize>b * SB, ca + <usize>b * SB, row, colC + <usize>b * GB, W, gs, mt, H, clip, cl, g0 ? g0a + <usize>b * GB : 0);
     }
     if (b < nout) {
-      tile1(ha + <usize>b * SB, ca + <usize>b * SB, row, colC + <usize>b * GB, W, gs, mt, H, clip, cl);
+      tile1(ha + <usize>b * SB, ca + <usize>b * SB, row, colC + <usize>b * GB, W, gs, mt, H, clip, cl, g0 ? g0a + <usize>b * GB : 0, false);
     }
     if (ln) {
       // layer norm: normalised messages per sub-RNN, summed per column (forward) and per row (backward)
@@ -656,6 +697,29 @@ function layerTick(
   profStop(2, t0);
 }
 
+/**
+ * G0[a][b] = bias (+ offsets) + h[a][b]·Wh for every sub-LSTM of layer l (state h), with no backward messages: the
+ * part of the first micro tick's gate pre-activation that rows with this state share (everything but rowC[a]).
+ */
+function firstGates(cfg: usize, l: i32, h: usize, prm: usize, G0: usize): void {
+  const H = cfgP(cfg, C_H);
+  const SB = H << 2;
+  const GB = H << 4;
+  const nin = load<i32>(layerWord(cfg, l, 0));
+  const nout = load<i32>(layerWord(cfg, l, 1));
+  const colC = cfgP(cfg, C_COLC);
+  const zero = cfgP(cfg, C_ZEROROW);
+  rowContrib(colC, 0, 0, 0, nout, prm + cfgP(cfg, C_OWBM), prm + cfgP(cfg, C_OBZ), GB);
+  for (let a = 0; a < nin; a++) {
+    const off = <usize>a * <usize>nout;
+    let b = 0;
+    for (; b + 2 <= nout; b += 2) {
+      tile2gemm(h + (off + <usize>b) * SB, colC + <usize>b * GB, prm, G0 + (off + <usize>b) * GB, H, zero);
+    }
+    if (b < nout) tile1(h + (off + <usize>b) * SB, 0, zero, colC + <usize>b * GB, prm, G0 + (off + <usize>b) * GB, 1, H, false, 0, 0, true);
+  }
+}
+
 /** Address of the V_M group of row e for layer l (reverse tick: rev). */
 @inline function groupOf(cfg: usize, e: i32, l: i32, rev: bool): usize {
   const p = e / cfgI(cfg, C_B);
@@ -700,7 +764,9 @@ function rowLayerTick(cfg: usize, l: i32, e: i32, t: i32, rev: bool): void {
   if (l > 0 && (rev || !cfgI(cfg, C_ZEROSTALE))) {
     bprev = <usize>load<i32>(layerWord(cfg, l - 1, 5)) + <usize>e * nin * (M << 2); // [E, out_{l-1} = in_l, M]
   }
-  layerTick(cfg, l, h, c, xin, fin, bin, nb, fnext, lg, bprev, groupOf(cfg, e, l, rev));
+  // forward tick with all rows merged whole: the first micro tick starts from the member's firstGates
+  const g0: usize = !rev && cfgI(cfg, C_SHAREFIRST) ? <usize>load<i32>(layerWord(cfg, l, 10)) : 0;
+  layerTick(cfg, l, h, c, xin, fin, bin, nb, fnext, lg, bprev, groupOf(cfg, e, l, rev), g0);
 }
 
 /** Loss, correctness and the error fed back (errScale · (softmax − onehot), + label), for row e at step t. */
@@ -806,6 +872,13 @@ export function runSegment(cfg: usize, T: i32): void {
   for (let p = 0; p < P; p++) {
     for (let t = 0; t < T; t++) {
       if (merge) mergeMember(cfg, p);
+      if (cfgI(cfg, C_SHAREFIRST)) {
+        for (let l = 0; l < L; l++) {
+          const sub = <usize>load<i32>(layerWord(cfg, l, 0)) * <usize>load<i32>(layerWord(cfg, l, 1)) * (cfgP(cfg, C_H) << 2);
+          const h = <usize>load<i32>(layerWord(cfg, l, 2)) + <usize>(p * B) * sub;
+          firstGates(cfg, l, h, groupOf(cfg, p * B, l, false), <usize>load<i32>(layerWord(cfg, l, 10)));
+        }
+      }
       for (let e = p * B; e < (p + 1) * B; e++) {
         for (let l = 0; l < L; l++) rowLayerTick(cfg, l, e, t, false);
         const th = profStart();
@@ -847,6 +920,8 @@ export function predict(cfg: usize, p: i32, N: i32): void {
       }
       if (B > 1) for (let i: usize = 0; i < bytes; i += 16) v128.store(dst + i, f32x4.mul(v128.load(dst + i), inv));
     }
+    // every input starts from this state with no backward messages: the first micro tick's shared part once
+    firstGates(cfg, l, <usize>load<i32>(layerWord(cfg, l, 6)), groupOf(cfg, p * B, l, false), <usize>load<i32>(layerWord(cfg, l, 10)));
   }
   const zeros = cfgP(cfg, C_MERGEBUF); // a zero backward message is never read (nb = 0)
   for (let n = 0; n < N; n++) {
@@ -865,7 +940,7 @@ export function predict(cfg: usize, p: i32, N: i32): void {
       const last = l == L - 1;
       const fnext: usize = last ? 0 : <usize>load<i32>(layerWord(cfg, l + 1, 9));
       const lg: usize = last ? cfgP(cfg, C_LOGITS) + ((<usize>n * C) << 2) : 0;
-      layerTick(cfg, l, wh, wc, xin, fin, zeros, 0, fnext, lg, 0, groupOf(cfg, p * B, l, false));
+      layerTick(cfg, l, wh, wc, xin, fin, zeros, 0, fnext, lg, 0, groupOf(cfg, p * B, l, false), <usize>load<i32>(layerWord(cfg, l, 10)));
     }
   }
 }

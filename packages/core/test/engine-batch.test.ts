@@ -117,6 +117,10 @@ const cases: [string, Case][] = [
     'padded: slow 10 (run as 12), clip, backwardPass, clone semantics',
     { model: { layers: [{ in: 4, out: 3 }, { in: 3, out: 2 }], slowSize: 10, innerBatchMerge: 1, stateClip: [-4, 4], outputIdx: 0, backwardPass: true }, P: 1, B: 3, T: 4, clone: CLONE },
   ],
+  [
+    'slow 16, B=3, merge 1, clone semantics (the H = 16 tiles from the shared first micro tick)',
+    { model: { layers: [{ in: 5, out: 4 }, { in: 4, out: 3 }], innerBatchMerge: 1, backwardPass: true, outputIdx: 0 }, P: 2, B: 3, T: 4, clone: CLONE },
+  ],
   ['slow 16, B=2, merge 1 (the H = 16 tiles with an inner batch)', { model: { layers: [{ in: 7, out: 4 }], innerBatchMerge: 1 }, P: 2, B: 2, T: 6 }],
 ];
 

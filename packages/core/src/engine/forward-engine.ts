@@ -212,7 +212,7 @@ export class ForwardEngine {
     this.cfg = alloc((C_WORDS_HEAD + C_LAYER_WORDS * L) * 4);
     const nSets = this.perMemberParams ? P : 1;
     this.params = alloc(nSets * this.groupBytes);
-    const predictPtrs: { mh: number; mc: number; work: number; fwdIn: number }[] = [];
+    const predictPtrs: { mh: number; mc: number; work: number; fwdIn: number; g0: number }[] = [];
     for (const l of layers) {
       const sub = l.in * l.out * H * 4;
       this.layerPtrs.push({
@@ -221,7 +221,7 @@ export class ForwardEngine {
         fwdIn: alloc(E * l.in * M * 4),
         bwdIn: alloc(E * l.out * M * 4),
       });
-      predictPtrs.push({ mh: alloc(sub), mc: alloc(sub), work: alloc(2 * sub), fwdIn: alloc(l.in * M * 4) });
+      predictPtrs.push({ mh: alloc(sub), mc: alloc(sub), work: alloc(2 * sub), fwdIn: alloc(l.in * M * 4), g0: alloc(4 * sub) });
     }
     const HS = align(Math.max(H, M) * 4, 16);
     const rowC = alloc(maxIn * 16 * H);
@@ -231,6 +231,7 @@ export class ForwardEngine {
     const gates = alloc(2 * 16 * H);
     const mergeBuf = alloc(MERGE_CHUNK * H * 4);
     const lnTmp = alloc(M * 4);
+    const zeroRow = alloc(16 * H);
     this.io = {
       x: alloc(Ts * E * D * 4),
       y: alloc(Ts * E * 4),
@@ -294,6 +295,10 @@ export class ForwardEngine {
     i32[w + 40] = HS;
     i32[w + 41] = mergeBuf;
     i32[w + 42] = lnTmp;
+    // the rows of a member are equal after a whole-state merge, and forward ticks see no backward messages: their
+    // first micro tick shares everything but the forward-message part (computed once per step: firstGates)
+    i32[w + 43] = B > 1 && Math.floor(H0 * config.innerBatchMerge) >= H0 && this.zeroStaleBackward ? 1 : 0;
+    i32[w + 44] = zeroRow;
     if (config.stateClip !== null) {
       const [lo, hi] = config.stateClip;
       i32[w + 24] = 1;
@@ -317,6 +322,7 @@ export class ForwardEngine {
       i32[o + 7] = q.mc;
       i32[o + 8] = q.work;
       i32[o + 9] = q.fwdIn;
+      i32[o + 10] = q.g0;
     });
     this.paramsSet = new Array<boolean>(nSets).fill(false);
   }
