@@ -98,6 +98,16 @@ describe('vsml info, demo, bench tick', () => {
     expect(JSON.parse(out.text().trim())['sub_lstm_ticks_per_s']).toBeGreaterThan(0);
   });
 
+  it('bench tick --config clone times both engines interleaved and prints the ratio and load average', async () => {
+    const out = bufferOut();
+    const recs = await runTickBench({ config: 'clone', steps: 1, repeats: 1, backend: 'wasm', cloneShape: { D: 8, C: 3, innerBatch: 2 } }, out);
+    expect(recs.map((r) => r['engine'] ?? r['bench'])).toEqual(['wasm', 'tfjs', 'ratio']);
+    expect(recs[0]).toMatchObject({ config: 'clone', slow_size: 32, msg_size: 8, inner_batch: 2, micro_ticks: 2 });
+    expect(recs[0]!['seconds_per_step']).toBeGreaterThan(0);
+    expect(recs[2]!['loadavg']).toHaveLength(3);
+    expect(out.text().trim().split('\n')).toHaveLength(3);
+  });
+
   it('registers every command of the CLI, each with --help', () => {
     const program = buildProgram();
     const names = program.commands.map((c) => c.name());

@@ -86,8 +86,8 @@ export { vmFromCheckpoint, vmCheckpoint } from './vm.js';
 
 // --- meta-test ---
 /** Meta-test of a clone next to SGD on the emulated network, results in the bench report schema. */
-export { metaTestClone, summariseRuns } from './metatest.js';
-export type { MetaTestOptions, MetaTestResult, MetaTestRun, MetaTestProgress, Stat } from './metatest.js';
+export { metaTestClone, summariseRuns, createCloneEngine } from './metatest.js';
+export type { MetaTestOptions, MetaTestResult, MetaTestRun, MetaTestProgress, Stat, CloneEngine } from './metatest.js';
 
 // --- calibration ---
 /** The clone's implicit learning rate measured on the train split, and the error scale that restores η. */

@@ -8,9 +8,14 @@
  * over the B rows), and the held-out test accuracy at every `evalEvery` steps: the learner's state averaged over its
  * rows predicts the first `evalCount` images of the test split with forward ticks only (no error, nothing written
  * back). Results come out in the report schema of `apps/bench` (`kind: 'vsml-metatest'`).
+ *
+ * Engines: `wasm` (default) runs the clone's steps on core's forward engine (WebAssembly SIMD, with the clone's
+ * `zeroStaleBackward` and per-row `errorScale`, see loop.ts); `tfjs` runs `cloneStep` / `predictLogits` on the tfjs
+ * backend (the reference, and the GPU path). Both compute the same numbers to float rounding; SGD always runs on tfjs.
  */
 import {
   tf,
+  createForwardEngine,
   countVL,
   countVM,
   initState,
@@ -19,6 +24,8 @@ import {
   unflattenParams,
   disposeParams,
   disposeState,
+  type ForwardEngine,
+  type ModelConfig,
   type VlState,
 } from '@vsml/core';
 import { evaluationSet, loadDataset, openEpisodeSampler, type EvaluationSet } from '@vsml/datasets';
@@ -99,6 +106,25 @@ export interface MetaTestOptions {
   readonly onProgress?: (p: MetaTestProgress) => void | Promise<void>;
   /** every finished (learner, dataset, seed) run */
   readonly onRun?: (run: MetaTestRun) => void | Promise<void>;
+  /** `wasm` (default): core's forward engine; `tfjs`: `cloneStep` on the tfjs backend (reference, GPU) */
+  readonly engine?: CloneEngine;
+}
+
+/** Where the clone's meta-test steps run. */
+export type CloneEngine = 'wasm' | 'tfjs';
+
+/**
+ * Core's forward engine set up to run {@link cloneStep} (one learner, inner batch B): merging before every forward
+ * tick, zero backward messages in forward ticks (CHANGE 1), error `errorScale·(softmax − onehot)` per row (CHANGE 2).
+ * The state is core's `initState` (seed `stateSeed`). Use `runEpisode(x [T,B,D], y [T,B])` for steps and
+ * `predict(x)` for {@link predictLogits}.
+ */
+export function createCloneEngine(config: ModelConfig, vm: Float32Array, innerBatch: number, errorScale: number, stateSeed: number): ForwardEngine {
+  if (!config.backwardPass) throw new CloneError('BAD_ARGUMENT', 'createCloneEngine: the clone step needs backwardPass');
+  const e = createForwardEngine({ ...config, population: 1, innerBatch, zeroStaleBackward: true, perRowError: true, errorScale });
+  e.setParamsFlat(vm);
+  e.initState(stateSeed);
+  return e;
 }
 
 function stat(xs: readonly number[]): Stat {
@@ -161,6 +187,7 @@ export function summariseRuns(runs: readonly MetaTestRun[], meta: { learner: str
 function scoreLogits(logits: tf.Tensor, labels: tf.Tensor): [number, number] {
   const v = tf.tidy(() => {
     const C = logits.shape[1]!;
+    // (one read per evaluation, not per step)
     const acc = tf.mean(tf.cast(tf.equal(tf.cast(tf.argMax(logits, -1), 'int32'), labels), 'float32'));
     const ce = tf.mean(tf.neg(tf.sum(tf.mul(tf.oneHot(labels, C).toFloat(), tf.logSoftmax(logits)), -1)));
     return tf.stack([acc, ce]).dataSync();
@@ -232,7 +259,9 @@ async function runOne(
   const model = prepareModel(params, config);
   const xt = tf.tensor2d(test.x, [test.y.length, D]);
   const yt = tf.tensor1d(test.y, 'int32');
-  let state: VlState = initState(config, { population: 1, innerBatch: B, seed: Rng.fromSeed(seed, 0x4d54).int(0, 2 ** 31) });
+  const stateSeed = Rng.fromSeed(seed, 0x4d54).int(0, 2 ** 31);
+  let state: VlState = initState(config, { population: 1, innerBatch: B, seed: stateSeed });
+  const engine = (opts.engine ?? 'wasm') === 'wasm' ? createCloneEngine(config, opts.vm, B, spec.errorScale, stateSeed) : null;
   // SGD: the weights the initial state stores (all rows of a fresh state are equal; take row 0)
   const init = readWeights(state, emulation);
   let sw: tf.Tensor[] = init.w.map((t) => tf.tidy(() => tf.squeeze(tf.slice(t, [0], [1]), [0])));
@@ -246,13 +275,14 @@ async function runOne(
   const pendS: tf.Tensor[] = [];
   let pendFrom = 0;
   const flush = async (): Promise<void> => {
-    if (pendC.length === 0) return;
-    const a = tf.stack(pendC);
-    const v = await a.data();
-    a.dispose();
-    for (let i = 0; i < pendC.length; i++) {
-      clone.correct[pendFrom + i] = v[2 * i]!;
-      clone.loss[pendFrom + i] = v[2 * i + 1]!;
+    if (pendC.length) {
+      const a = tf.stack(pendC);
+      const v = await a.data();
+      a.dispose();
+      for (let i = 0; i < pendC.length; i++) {
+        clone.correct[pendFrom + i] = v[2 * i]!;
+        clone.loss[pendFrom + i] = v[2 * i + 1]!;
+      }
     }
     if (pendS.length) {
       const s = tf.stack(pendS);
@@ -269,7 +299,9 @@ async function runOne(
     pendS.length = 0;
   };
   const evaluate = async (t: number): Promise<void> => {
-    const lg = predictLogits(model, state, xt, { chunkRows: Math.max(spec.chunkRows, 1) * 4 });
+    const lg = engine
+      ? tf.tensor2d(engine.predict(test.x), [test.y.length, C])
+      : predictLogits(model, state, xt, { chunkRows: Math.max(spec.chunkRows, 1) * 4 });
     const [acc, ce] = scoreLogits(lg, yt);
     lg.dispose();
     clone.testSteps.push(t);
@@ -298,19 +330,27 @@ async function runOne(
       const seg = Math.floor(t / spec.segment);
       const off = t % spec.segment;
       if (off === 0 && seg > 0) episode = sampler.episode(seg, episode);
-      const x = tf.tensor2d(episode.x.subarray(off * B * D, (off + 1) * B * D), [B, D]);
-      const y = tf.tensor1d(episode.y.subarray(off * B, (off + 1) * B), 'int32');
-      const prev = state;
-      const r = tidy(() => {
-        const s = cloneStep(model, prev, x, y, { errorScale: spec.errorScale, chunkRows: spec.chunkRows });
-        const onehot = tf.oneHot(y, C).toFloat();
-        const corr = tf.mean(tf.cast(tf.equal(tf.cast(tf.argMax(s.logits, -1), 'int32'), y), 'float32'));
-        const ce = tf.mean(tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(s.logits)), -1)));
-        return { state: s.state, rec: tf.stack([corr, ce]) };
-      });
-      state = r.state;
-      disposeState(prev, state);
-      pendC.push(r.rec);
+      const xs = episode.x.subarray(off * B * D, (off + 1) * B * D);
+      const ys = episode.y.subarray(off * B, (off + 1) * B);
+      const x = tf.tensor2d(xs, [B, D]);
+      const y = tf.tensor1d(ys, 'int32');
+      if (engine) {
+        const r = engine.runEpisode(xs, ys);
+        clone.correct[t] = r.accuracy;
+        clone.loss[t] = r.meanLoss;
+      } else {
+        const prev = state;
+        const r = tidy(() => {
+          const s = cloneStep(model, prev, x, y, { errorScale: spec.errorScale, chunkRows: spec.chunkRows });
+          const onehot = tf.oneHot(y, C).toFloat();
+          const corr = tf.mean(tf.cast(tf.equal(tf.cast(tf.argMax(s.logits, -1), 'int32'), y), 'float32'));
+          const ce = tf.mean(tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(s.logits)), -1)));
+          return { state: s.state, rec: tf.stack([corr, ce]) };
+        });
+        state = r.state;
+        disposeState(prev, state);
+        pendC.push(r.rec);
+      }
       if (doSgd) {
         const st = sgdStep(sw, sb, x, y, emulation, { aggregation, ...(spec.sgd.lr === 'emulated' ? {} : { lr: spec.sgd.lr }) });
         const rec = tf.tidy(() => {

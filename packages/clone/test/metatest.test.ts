@@ -4,7 +4,7 @@ import { randomVm, useBackend } from './helpers.js';
 
 useBackend();
 
-const model = { slowSize: 6, msgSize: 3, microTicks: 2 };
+const model = { slowSize: 8, msgSize: 3, microTicks: 2 };
 const pre = { resize: [4, 4] as [number, number] };
 const vm = randomVm(cloneModelConfig(model, [16, 10]), 11);
 

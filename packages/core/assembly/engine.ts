@@ -20,20 +20,20 @@
 //  * a sub-LSTM runs all its micro ticks back to back (the incoming messages are the
 //    same for every micro tick and sub-LSTMs only interact through the means).
 
-// ---- parameter block of one V_M (float offsets; bytes = 4x) --------------------------
-const P_WH: usize = 0; // [16][64] recurrent rows, gate-scaled, x 1/2 (acts on h2)
-const P_WFM: usize = 1024 * 4; // [8][64]  forward-message rows, gate-scaled
-const P_WBM: usize = 1536 * 4; // [8][64]  backward-message rows, gate-scaled
-const P_BZ: usize = 2048 * 4; // [64]     (bias + gate offset) * gate scale
-const P_WF: usize = 2112 * 4; // [16][8]  forward messenger x 1/2
-const P_BF: usize = 2240 * 4; // [8]
-const P_WB: usize = 2248 * 4; // [16][8]  backward messenger x 1/2
-const P_BB: usize = 2376 * 4; // [8]
-const P_LN: usize = 2384 * 4; // [4][8] layer norm: fwd scale, fwd offset, bwd scale, bwd offset (with layerNorm)
+// ---- parameter block of one V_M -----------------------------------------------------------
+// Float offsets depend on H (slowSize) and M (msgSize); the wrapper (src/engine/params.ts) writes them into the
+// config block (C_O*, bytes). With G = 4H gate columns:
+//   WH  [H][G]  recurrent rows, gate-scaled, x 1/2 (acts on h2)     at 0
+//   WFM [M][G]  forward-message rows, gate-scaled                    at C_OWFM
+//   WBM [M][G]  backward-message rows, gate-scaled                   at C_OWBM
+//   BZ  [G]     (bias + gate offset) * gate scale                     at C_OBZ
+//   WF  [H][M]  forward messenger x 1/2, BF [M]                       at C_OWF, C_OBF
+//   WB  [H][M]  backward messenger x 1/2, BB [M]                      at C_OWB, C_OBB
+//   LN  [4][M]  layer norm: fwd scale, fwd offset, bwd scale, bwd offset (with layerNorm)  at C_OLN
 
 // ---- config block (i32 words) ----------------------------------------------------------
 const C_L = 0;
-const C_P = 1;
+const C_P = 1; // rows E = P·B (population × inner batch)
 const C_MT = 2;
 const C_OUTIDX = 3;
 const C_FEEDLABEL = 4;
@@ -42,7 +42,7 @@ const C_C = 6;
 const C_AGGSUM = 7;
 const C_BOUND = 8; // f32
 const C_PARAMS = 9;
-const C_PSTRIDE = 10;
+const C_PSTRIDE = 10; // bytes between the V_M of consecutive members (0: one V_M for all)
 const C_X = 11;
 const C_Y = 12;
 const C_LOGITS = 13;
@@ -58,8 +58,30 @@ const C_REVOFF = 22; // bytes from a forward group to the group used by the reve
 const C_BACKWARD = 23; // backwardPass: a reverse tick after each forward tick
 const C_CLIPON = 24; // stateClip on: h and c clipped after every micro tick
 const C_LAYERNORM = 25; // layerNorm: messengers + layer norm per sub-RNN (last micro tick), then the mean
-const C_CLIPV = 32; // 4 x v128 (words 32..47): lo, hi, 2 lo, 2 hi splatted
-const C_LAYERS = 48; // each layer: 8 words: in, out, h, c, fwdIn, bwdIn, -, -
+const C_H = 26; // slowSize (multiple of 4)
+const C_M = 27; // msgSize
+const C_B = 28; // inner batch B (rows p·B .. p·B+B−1 belong to member p)
+const C_NMERGE = 29; // dims of h and c merged over the B rows before each forward tick (0: none)
+const C_ZEROSTALE = 30; // every forward tick sees zero backward messages
+const C_ERRSCALE = 31; // f32: injected error = errScale · (softmax − onehot)
+const C_OWFM = 32; // parameter block offsets (bytes)
+const C_OWBM = 33;
+const C_OBZ = 34;
+const C_OWF = 35;
+const C_OBF = 36;
+const C_OWB = 37;
+const C_OBB = 38;
+const C_OLN = 39;
+const C_HS = 40; // bytes per row / column of the h-sum scratch (max(H, M) floats, 16-byte multiple)
+const C_MERGEBUF = 41; // scratch of the merge (MERGE_CHUNK sub-LSTMs × H floats)
+const C_LNTMP = 42; // scratch of the layer norm (M floats)
+const C_SHAREFIRST = 43; // all rows of a member equal after the merge and no backward messages in forward ticks: firstGates
+const C_ZEROROW = 44; // 4H zero floats
+const C_CLIPV = 48; // 4 x v128 (words 48..63): lo, hi, 2 lo, 2 hi splatted
+const C_LAYERS = 64; // each layer: LW words: in, out, h, c, fwdIn, bwdIn, predict: mean h, mean c, work h+c, fwdIn, G0, -
+const LW = 12;
+
+const MERGE_CHUNK: i32 = 64; // sub-LSTMs per merge chunk
 
 // ---- tanh (rational minimax, |err| < 4e-7) -------------------------------------------
 // Constants live in a static data segment, each splatted to 4 lanes (one 16-byte load each; V8
@@ -113,7 +135,6 @@ const KTAB: usize = memory.data<f32>([
 
 const K_HALF = 13;
 const K_ONE = 14;
-const K_EIGHTH = 15;
 const K_LNEPS = 16; // layer-norm epsilon (Haiku default)
 
 /** First free byte after the module's static data. */
@@ -162,18 +183,42 @@ export function tanhTest(ptr: usize, n: i32): void {
 }
 
 // ---- the sub-LSTM micro ticks ----------------------------------------------------------
-// h, c: state of R consecutive sub-LSTMs (a, b0..b0+R-1), 16 floats each (h stored as 2h).
-// row: rowC[a] (64), col: colC[b0] (R x 64), W: Wh (16 x 64), g: scratch (R x 64).
+// h, c: state of R consecutive sub-LSTMs (a, b0..b0+R-1), H floats each (h stored as 2h).
+// row: rowC[a] (4H), col: colC[b0] (R x 4H), W: Wh (H x 4H), g: scratch (R x 4H).
+// H is a parameter of the inlined bodies: the H = 16 and H = 32 entry points pass a constant, so that the
+// optimiser folds every H-dependent address (the other sizes run the same code with H from the config).
+
+// Compile-time state sizes: sizeof<S16>() = 64 bytes = 16 floats, sizeof<S32>() = 128; SDyn (0): H from the config.
+// (A load's immediate offset must be a compile-time constant; the size of a type parameter is one.)
+@unmanaged class S16 { a: v128; b: v128; c: v128; d: v128 }
+@unmanaged class S32 { a: v128; b: v128; c: v128; d: v128; e: v128; f: v128; g: v128; h: v128 }
+@unmanaged class SDyn {}
+
+/** Gate q (1..3) of a unit group: q·SB bytes after p, as an immediate offset when S fixes SB. */
+@inline function loadGate<S>(p: usize, q: usize, SB: usize): v128 {
+  if (offsetof<S>() == 0) return v128.load(p + q * SB);
+  if (q == 1) return v128.load(p, offsetof<S>());
+  if (q == 2) return v128.load(p, 2 * offsetof<S>());
+  return v128.load(p, 3 * offsetof<S>());
+}
+
+/** splat of the float SB bytes after p (the same unit of the next sub-LSTM), as an immediate offset when S fixes it. */
+@inline function splatNext<S>(p: usize, SB: usize): v128 {
+  if (offsetof<S>() == 0) return v128.load32_splat(p + SB);
+  return v128.load32_splat(p, offsetof<S>());
+}
 
 // With `clip` (stateClip), h and c are clipped after the update, h computed from the unclipped c;
 // cl points to the splatted bounds (lo, hi, 2 lo, 2 hi).
-@inline function combine(h: usize, c: usize, g: usize, clip: bool, cl: usize): void {
+@inline function combine<S>(h: usize, c: usize, g: usize, H: usize, clip: bool, cl: usize): void {
   const half = K(K_HALF);
-  for (let v: usize = 0; v < 64; v += 16) {
-    const ti = v128.load(g + v);
-    const tg = v128.load(g + v, 64);
-    const tf = v128.load(g + v, 128);
-    const to = v128.load(g + v, 192);
+  const SB = H << 2;
+  for (let v: usize = 0; v < SB; v += 16) {
+    const gv = g + v;
+    const ti = v128.load(gv);
+    const tg = loadGate<S>(gv, 1, SB);
+    const tf = loadGate<S>(gv, 2, SB);
+    const to = loadGate<S>(gv, 3, SB);
     const si = fma(ti, half, half);
     const sf = fma(tf, half, half);
     const cn = fma(sf, v128.load(c + v), f32x4.mul(si, tg));
@@ -188,14 +233,23 @@ export function tanhTest(ptr: usize, n: i32): void {
   }
 }
 
-@inline function tile2x(
-  h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32,
-  doTanh: bool, doCombine: bool, clip: bool, cl: usize,
+// fromG0: the first micro tick starts from g0 (colC + h·Wh of these two sub-LSTMs, shared by rows that have the
+// same state and backward messages; see firstGates) instead of colC and the GEMM.
+@inline function tile2x<S>(
+  h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize,
+  doTanh: bool, doCombine: bool, clip: bool, cl: usize, fromG0: bool = false, g0: usize = 0,
 ): void {
+  const SB = H << 2; // bytes of one state vector
+  const GB = H << 4; // bytes of one gate row (4H floats)
+  const hb = h + SB;
+  const colb = col + GB;
+  const gb = g + GB;
   for (let m = 0; m < mt; m++) {
-    for (let q: usize = 0; q < 256; q += 64) {
+    const shared = fromG0 && m == 0;
+    for (let q: usize = 0; q < GB; q += 64) {
       const rq = row + q;
-      const cq = col + q;
+      const cq = shared ? g0 + q : col + q;
+      const cqb = shared ? g0 + GB + q : colb + q;
       const r0 = v128.load(rq);
       const r1 = v128.load(rq, 16);
       const r2 = v128.load(rq, 32);
@@ -204,14 +258,16 @@ export function tanhTest(ptr: usize, n: i32): void {
       let a1 = f32x4.add(r1, v128.load(cq, 16));
       let a2 = f32x4.add(r2, v128.load(cq, 32));
       let a3 = f32x4.add(r3, v128.load(cq, 48));
-      let b0 = f32x4.add(r0, v128.load(cq, 256));
-      let b1 = f32x4.add(r1, v128.load(cq, 272));
-      let b2 = f32x4.add(r2, v128.load(cq, 288));
-      let b3 = f32x4.add(r3, v128.load(cq, 304));
+      let b0 = f32x4.add(r0, v128.load(cqb));
+      let b1 = f32x4.add(r1, v128.load(cqb, 16));
+      let b2 = f32x4.add(r2, v128.load(cqb, 32));
+      let b3 = f32x4.add(r3, v128.load(cqb, 48));
       let wk = W + q;
-      for (let k: usize = 0; k < 64; k += 4) {
-        const sa = v128.load32_splat(h + k);
-        const sb = v128.load32_splat(h + k, 64);
+      const kEnd: usize = shared ? 0 : SB;
+      for (let k: usize = 0; k < kEnd; k += 4) {
+        const hk = h + k;
+        const sa = v128.load32_splat(hk);
+        const sb = splatNext<S>(hk, SB);
         const w0 = v128.load(wk);
         const w1 = v128.load(wk, 16);
         const w2 = v128.load(wk, 32);
@@ -224,47 +280,91 @@ export function tanhTest(ptr: usize, n: i32): void {
         b2 = fma(sb, w2, b2);
         a3 = fma(sa, w3, a3);
         b3 = fma(sb, w3, b3);
-        wk += 256;
+        wk += GB;
       }
       const gq = g + q;
+      const gqb = gb + q;
       if (doTanh) {
         v128.store(gq, vtanh(a0));
         v128.store(gq, vtanh(a1), 16);
         v128.store(gq, vtanh(a2), 32);
         v128.store(gq, vtanh(a3), 48);
-        v128.store(gq, vtanh(b0), 256);
-        v128.store(gq, vtanh(b1), 272);
-        v128.store(gq, vtanh(b2), 288);
-        v128.store(gq, vtanh(b3), 304);
+        v128.store(gqb, vtanh(b0));
+        v128.store(gqb, vtanh(b1), 16);
+        v128.store(gqb, vtanh(b2), 32);
+        v128.store(gqb, vtanh(b3), 48);
       } else {
         v128.store(gq, a0);
         v128.store(gq, a1, 16);
         v128.store(gq, a2, 32);
         v128.store(gq, a3, 48);
-        v128.store(gq, b0, 256);
-        v128.store(gq, b1, 272);
-        v128.store(gq, b2, 288);
-        v128.store(gq, b3, 304);
+        v128.store(gqb, b0);
+        v128.store(gqb, b1, 16);
+        v128.store(gqb, b2, 32);
+        v128.store(gqb, b3, 48);
       }
     }
     if (doCombine) {
-      combine(h, c, g, clip, cl);
-      combine(h + 64, c + 64, g + 256, clip, cl);
+      combine<S>(h, c, g, H, clip, cl);
+      combine<S>(hb, c + SB, gb, H, clip, cl);
     }
   }
 }
 
-function tile2(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32): void {
-  tile2x(h, c, row, col, W, g, mt, true, true, false, 0);
+// Entry points per (H, clip, first micro tick from g0): constant H = 16 / 32, any other multiple of 4 from the config.
+function tile2h16(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32): void {
+  tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, false, 0);
+}
+function tile2h16clip(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, cl: usize): void {
+  tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, true, cl);
+}
+function tile2h32(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32): void {
+  tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, false, 0);
+}
+function tile2h32clip(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, cl: usize): void {
+  tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, true, cl);
+}
+function tile2any(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize): void {
+  if (clip) tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, true, cl);
+  else tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, false, 0);
+}
+function tile2h16g0(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, clip: bool, cl: usize, g0: usize): void {
+  if (clip) tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, true, cl, true, g0);
+  else tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, false, 0, true, g0);
+}
+function tile2h32g0(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, clip: bool, cl: usize, g0: usize): void {
+  if (clip) tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, true, cl, true, g0);
+  else tile2x<S32>(h, c, row, col, W, g, mt, 32, true, true, false, 0, true, g0);
+}
+function tile2anyg0(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize, g0: usize): void {
+  if (clip) tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, true, cl, true, g0);
+  else tile2x<SDyn>(h, c, row, col, W, g, mt, H, true, true, false, 0, true, g0);
+}
+/** g = col + h·Wh of two sub-LSTMs (no tanh, no update; g and g + 16H bytes): a pair of firstGates entries. */
+function tile2gemm(h: usize, col: usize, W: usize, g: usize, H: usize, zeroRow: usize): void {
+  tile2x<SDyn>(h, 0, zeroRow, col, W, g, 1, H, false, false, false, 0);
 }
 
-function tile2clip(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, cl: usize): void {
-  tile2x(h, c, row, col, W, g, mt, true, true, true, cl);
+/** Two sub-LSTMs (a, b), (a, b+1), all micro ticks (the first from g0 when g0 != 0). */
+@inline function tile2(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize, g0: usize): void {
+  if (g0) {
+    if (H == 16) tile2h16g0(h, c, row, col, W, g, mt, clip, cl, g0);
+    else if (H == 32) tile2h32g0(h, c, row, col, W, g, mt, clip, cl, g0);
+    else tile2anyg0(h, c, row, col, W, g, mt, H, clip, cl, g0);
+  } else if (H == 16) {
+    if (clip) tile2h16clip(h, c, row, col, W, g, mt, cl);
+    else tile2h16(h, c, row, col, W, g, mt);
+  } else if (H == 32) {
+    if (clip) tile2h32clip(h, c, row, col, W, g, mt, cl);
+    else tile2h32(h, c, row, col, W, g, mt);
+  } else {
+    tile2any(h, c, row, col, W, g, mt, H, clip, cl);
+  }
 }
 
 /**
  * Profiling build only: runs `iters` times the first tile (2 sub-LSTMs of member 0, layer 0) in
- * isolation (data in L1): mode 0 = everything, 1 = the gate GEMM only, 2 = GEMM + gate tanh.
+ * isolation (data in L1): mode 0 = everything, 1 = the gate GEMM only, 2 = GEMM + gate tanh (H = 16 only).
  */
 export function benchTile(cfg: usize, mode: i32, iters: i32): void {
   if (PROFILE) {
@@ -273,60 +373,88 @@ export function benchTile(cfg: usize, mode: i32, iters: i32): void {
     const c = <usize>load<i32>(ld, 12);
     const row = <usize>cfgI(cfg, C_ROWC);
     const col = <usize>cfgI(cfg, C_COLC);
-    const W = <usize>cfgI(cfg, C_PARAMS) + P_WH;
+    const W = <usize>cfgI(cfg, C_PARAMS);
     const g = <usize>cfgI(cfg, C_GATES);
     const mt = cfgI(cfg, C_MT);
     if (mode == 0) {
-      for (let i = 0; i < iters; i++) tile2x(h, c, row, col, W, g, mt, true, true, false, 0);
+      for (let i = 0; i < iters; i++) tile2x<S16>(h, c, row, col, W, g, mt, 16, true, true, false, 0);
     } else if (mode == 1) {
-      for (let i = 0; i < iters; i++) tile2x(h, c, row, col, W, g, mt, false, false, false, 0);
+      for (let i = 0; i < iters; i++) tile2x<S16>(h, c, row, col, W, g, mt, 16, false, false, false, 0);
     } else {
-      for (let i = 0; i < iters; i++) tile2x(h, c, row, col, W, g, mt, true, false, false, 0);
+      for (let i = 0; i < iters; i++) tile2x<S16>(h, c, row, col, W, g, mt, 16, true, false, false, 0);
     }
   }
 }
 
-function tile1(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, clip: bool, cl: usize): void {
+/**
+ * One sub-LSTM alone (the last of a row with an odd fan-out), all micro ticks (the first from g0 when g0 != 0);
+ * gemmOnly: g = row + col + h·Wh, one micro tick, no tanh, no update (a firstGates entry).
+ */
+function tile1(h: usize, c: usize, row: usize, col: usize, W: usize, g: usize, mt: i32, H: usize, clip: bool, cl: usize, g0: usize, gemmOnly: bool): void {
+  const SB = H << 2;
+  const GB = H << 4;
   for (let m = 0; m < mt; m++) {
-    for (let q: usize = 0; q < 256; q += 64) {
+    const shared = g0 != 0 && m == 0;
+    for (let q: usize = 0; q < GB; q += 64) {
       const rq = row + q;
-      const cq = col + q;
+      const cq = shared ? g0 + q : col + q;
       let a0 = f32x4.add(v128.load(rq), v128.load(cq));
       let a1 = f32x4.add(v128.load(rq, 16), v128.load(cq, 16));
       let a2 = f32x4.add(v128.load(rq, 32), v128.load(cq, 32));
       let a3 = f32x4.add(v128.load(rq, 48), v128.load(cq, 48));
       let wk = W + q;
-      for (let k: usize = 0; k < 64; k += 4) {
+      const kEnd: usize = shared ? 0 : SB;
+      for (let k: usize = 0; k < kEnd; k += 4) {
         const sa = v128.load32_splat(h + k);
         a0 = fma(sa, v128.load(wk), a0);
         a1 = fma(sa, v128.load(wk, 16), a1);
         a2 = fma(sa, v128.load(wk, 32), a2);
         a3 = fma(sa, v128.load(wk, 48), a3);
-        wk += 256;
+        wk += GB;
       }
       const gq = g + q;
-      v128.store(gq, vtanh(a0));
-      v128.store(gq, vtanh(a1), 16);
-      v128.store(gq, vtanh(a2), 32);
-      v128.store(gq, vtanh(a3), 48);
+      if (gemmOnly) {
+        v128.store(gq, a0);
+        v128.store(gq, a1, 16);
+        v128.store(gq, a2, 32);
+        v128.store(gq, a3, 48);
+      } else {
+        v128.store(gq, vtanh(a0));
+        v128.store(gq, vtanh(a1), 16);
+        v128.store(gq, vtanh(a2), 32);
+        v128.store(gq, vtanh(a3), 48);
+      }
     }
-    if (clip) combine(h, c, g, true, cl);
-    else combine(h, c, g, false, 0);
+    if (gemmOnly) return;
+    if (clip) combine<SDyn>(h, c, g, H, true, cl);
+    else combine<SDyn>(h, c, g, H, false, 0);
   }
 }
 
-// ---- one layer of one population member for one step ------------------------------------
+// ---- one layer of one row for one tick ------------------------------------------------------
 
 @inline function cfgI(cfg: usize, i: i32): i32 {
   return load<i32>(cfg + (<usize>i << 2));
 }
 
-/** rowC[a] = sum_{s < ns} fin[a][s] * Wm[s]  (64 wide), or x[a] * Wm[0] when xin. */
-function rowContrib(dst: usize, src: usize, srcStride: usize, ns: i32, n: i32, Wm: usize, bias: usize): void {
+@inline function cfgP(cfg: usize, i: i32): usize {
+  return <usize>load<i32>(cfg + (<usize>i << 2));
+}
+
+/** Address of word `w` of layer l's block. */
+@inline function layerWord(cfg: usize, l: i32, w: i32): usize {
+  return cfg + (<usize>(C_LAYERS + LW * l + w) << 2);
+}
+
+/**
+ * dst[a] = bias + sum_{s < ns} src[a][s] * Wm[s]  (4H wide, GB bytes), for a < n; src rows are srcStride bytes
+ * apart (bias 0: no bias).
+ */
+function rowContrib(dst: usize, src: usize, srcStride: usize, ns: i32, n: i32, Wm: usize, bias: usize, GB: usize): void {
   for (let a = 0; a < n; a++) {
     const s0 = src + <usize>a * srcStride;
-    const d = dst + (<usize>a << 8);
-    for (let v: usize = 0; v < 256; v += 64) {
+    const d = dst + <usize>a * GB;
+    for (let v: usize = 0; v < GB; v += 64) {
       let z0: v128, z1: v128, z2: v128, z3: v128;
       if (bias) {
         z0 = v128.load(bias + v);
@@ -341,7 +469,7 @@ function rowContrib(dst: usize, src: usize, srcStride: usize, ns: i32, n: i32, W
       }
       for (let s = 0; s < ns; s++) {
         const m = v128.load32_splat(s0 + (<usize>s << 2));
-        const w = Wm + (<usize>s << 8) + v;
+        const w = Wm + <usize>s * GB + v;
         z0 = fma(m, v128.load(w), z0);
         z1 = fma(m, v128.load(w, 16), z1);
         z2 = fma(m, v128.load(w, 32), z2);
@@ -356,18 +484,18 @@ function rowContrib(dst: usize, src: usize, srcStride: usize, ns: i32, n: i32, W
 }
 
 /**
- * out[j] = bscale * b[j] + scale * sum_k hs[k] * Wm[k][j] for j < 8; with layer norm (ln), hs already holds the
- * summed messages: out[j] = scale * hs[j].
+ * out[j] = bscale * b[j] + scale * sum_k hs[k] * Wm[k][j] for j < M (Wm is [H][M]); with layer norm (ln), hs
+ * already holds the summed messages: out[j] = scale * hs[j].
  */
-@inline function messenger(out: usize, hs: usize, Wm: usize, bm: usize, scale: f32, bscale: f32, ln: bool): void {
+@inline function messenger(out: usize, hs: usize, Wm: usize, bm: usize, scale: f32, bscale: f32, ln: bool, H: usize, M: usize): void {
   if (ln) {
-    for (let j: usize = 0; j < 8; j++) store<f32>(out + (j << 2), scale * load<f32>(hs + (j << 2)));
+    for (let j: usize = 0; j < M; j++) store<f32>(out + (j << 2), scale * load<f32>(hs + (j << 2)));
     return;
   }
-  for (let j: usize = 0; j < 8; j++) {
+  for (let j: usize = 0; j < M; j++) {
     let acc: f32 = 0;
-    for (let k: usize = 0; k < 16; k++) {
-      acc += load<f32>(hs + (k << 2)) * load<f32>(Wm + (k << 5) + (j << 2));
+    for (let k: usize = 0; k < H; k++) {
+      acc += load<f32>(hs + (k << 2)) * load<f32>(Wm + ((k * M + j) << 2));
     }
     store<f32>(out + (j << 2), bscale * load<f32>(bm + (j << 2)) + scale * acc);
   }
@@ -382,129 +510,148 @@ function rowContrib(dst: usize, src: usize, srcStride: usize, ns: i32, n: i32, W
 }
 
 /**
- * acc[0..8] += LN(h2 (Wm/2) + bm) for one sub-RNN: the messenger output (8 = lo, hi lanes) layer-normalised
- * over its 8 entries ((y − mean) / sqrt(var + 1e-5) · scale + offset).
+ * acc[0..M] += LN(h2 (Wm/2) + bm) for one sub-RNN: the messenger output layer-normalised over its M entries
+ * ((y − mean) / sqrt(var + 1e-5) · scale + offset). M is a multiple of 4; tmp is M floats of scratch.
  */
-@inline function lnMessage(hp: usize, Wm: usize, bm: usize, ln: usize, acc: usize): void {
-  let lo = v128.load(bm);
-  let hi = v128.load(bm, 16);
-  for (let k: usize = 0; k < 64; k += 4) {
-    const s = v128.load32_splat(hp + k);
-    const w = Wm + (k << 3);
-    lo = fma(s, v128.load(w), lo);
-    hi = fma(s, v128.load(w, 16), hi);
+@inline function lnMessage(hp: usize, Wm: usize, bm: usize, ln: usize, acc: usize, H: usize, M: usize, tmp: usize, invM: v128): void {
+  const MB = M << 2;
+  const SB = H << 2;
+  let sum = f32x4.splat(0);
+  for (let j: usize = 0; j < MB; j += 16) {
+    let y = v128.load(bm + j);
+    for (let k: usize = 0; k < SB; k += 4) y = fma(v128.load32_splat(hp + k), v128.load(Wm + k * M + j), y);
+    v128.store(tmp + j, y);
+    sum = f32x4.add(sum, y);
   }
-  const mu = f32x4.mul(hsum4(f32x4.add(lo, hi)), K(K_EIGHTH));
-  const dl = f32x4.sub(lo, mu);
-  const dh = f32x4.sub(hi, mu);
-  const v = f32x4.mul(hsum4(fma(dl, dl, f32x4.mul(dh, dh))), K(K_EIGHTH));
-  const inv = f32x4.div(K(K_ONE), f32x4.sqrt(f32x4.add(v, K(K_LNEPS))));
-  v128.store(acc, f32x4.add(v128.load(acc), fma(f32x4.mul(dl, inv), v128.load(ln), v128.load(ln, 32))));
-  v128.store(acc, f32x4.add(v128.load(acc, 16), fma(f32x4.mul(dh, inv), v128.load(ln, 16), v128.load(ln, 48))), 16);
+  const mu = f32x4.mul(hsum4(sum), invM);
+  let sq = f32x4.splat(0);
+  for (let j: usize = 0; j < MB; j += 16) {
+    const d = f32x4.sub(v128.load(tmp + j), mu);
+    sq = fma(d, d, sq);
+  }
+  const inv = f32x4.div(K(K_ONE), f32x4.sqrt(f32x4.add(f32x4.mul(hsum4(sq), invM), K(K_LNEPS))));
+  for (let j: usize = 0; j < MB; j += 16) {
+    const d = f32x4.sub(v128.load(tmp + j), mu);
+    v128.store(acc + j, f32x4.add(v128.load(acc + j), fma(f32x4.mul(d, inv), v128.load(ln + j), v128.load(ln + MB + j))));
+  }
 }
 
-function layerTick(cfg: usize, l: i32, p: i32, t: i32, rev: bool): void {
-  const L = cfgI(cfg, C_L);
-  const P = cfgI(cfg, C_P);
+/**
+ * One layer tick of one row: every sub-LSTM (a, b) runs its micro ticks, then the aggregated messages go out.
+ *   h, c        the row's state of layer l ([in, out, H], h as 2h)
+ *   xin         layer 0: the row's input x [D] (slot 0 of the forward message); else 0
+ *   fin         layers > 0: incoming forward messages [in, M]
+ *   bin, nb     incoming backward messages [out, M], of which the first nb slots can be non-zero (0: none)
+ *   fnext       where the forward messages go ([out, M] of layer l+1), or 0
+ *   lg          last layer: where the logits go ([C]), or 0
+ *   bprev       where the backward messages go ([in, M] of layer l−1), or 0
+ *   prm         the V_M group this tick uses
+ *   g0          0, or the layer's firstGates ([in, out, 4H]): the first micro tick starts from it (nb must be 0)
+ */
+function layerTick(
+  cfg: usize, l: i32, h: usize, c: usize, xin: usize, fin: usize, bin: usize, nb: i32,
+  fnext: usize, lg: usize, bprev: usize, prm: usize, g0: usize,
+): void {
   const mt = cfgI(cfg, C_MT);
-  const ld = cfg + ((<usize>(C_LAYERS + 8 * l)) << 2);
-  const nin = load<i32>(ld);
-  const nout = load<i32>(ld, 4);
-  const sub = <usize>nin * <usize>nout;
-  const hB = <usize>load<i32>(ld, 8) + <usize>p * sub * 64;
-  const cB = <usize>load<i32>(ld, 12) + <usize>p * sub * 64;
-  let prm = <usize>cfgI(cfg, C_PARAMS) + <usize>p * <usize>cfgI(cfg, C_PSTRIDE) + <usize>l * <usize>cfgI(cfg, C_LSTRIDE);
-  if (rev) prm += <usize>cfgI(cfg, C_REVOFF);
-  const rowC = <usize>cfgI(cfg, C_ROWC);
-  const colC = <usize>cfgI(cfg, C_COLC);
-  const hsA = <usize>cfgI(cfg, C_HSUMA);
-  const hsB = <usize>cfgI(cfg, C_HSUMB);
-  const gs = <usize>cfgI(cfg, C_GATES);
-  const last = l == L - 1;
+  const H = cfgP(cfg, C_H);
+  const M = cfgP(cfg, C_M);
+  const SB = H << 2;
+  const GB = H << 4;
+  const MB = M << 2;
+  const HS = cfgP(cfg, C_HS);
+  const nin = load<i32>(layerWord(cfg, l, 0));
+  const nout = load<i32>(layerWord(cfg, l, 1));
+  const rowC = cfgP(cfg, C_ROWC);
+  const colC = cfgP(cfg, C_COLC);
+  const hsA = cfgP(cfg, C_HSUMA);
+  const hsB = cfgP(cfg, C_HSUMB);
+  const gs = cfgP(cfg, C_GATES);
+  const W = prm;
 
   let t0 = profStart();
-  // per-row contributions of the incoming forward messages
-  if (l == 0) {
-    const D = cfgI(cfg, C_D);
-    const x = <usize>cfgI(cfg, C_X) + ((<usize>t * <usize>P + <usize>p) * <usize>D << 2);
-    rowContrib(rowC, x, 4, 1, nin, prm + P_WFM, 0);
-  } else {
-    const fin = <usize>load<i32>(ld, 16) + <usize>p * <usize>nin * 32;
-    rowContrib(rowC, fin, 32, 8, nin, prm + P_WFM, 0);
-  }
+  // per-row contributions of the incoming forward messages (layer 0: only slot 0, x, is non-zero)
+  if (xin) rowContrib(rowC, xin, 4, 1, nin, prm + cfgP(cfg, C_OWFM), 0, GB);
+  else rowContrib(rowC, fin, MB, <i32>M, nin, prm + cfgP(cfg, C_OWFM), 0, GB);
   // per-column contributions of the incoming backward messages + bias
-  {
-    const bin = <usize>load<i32>(ld, 20) + <usize>p * <usize>nout * 32;
-    const nb = last ? (cfgI(cfg, C_FEEDLABEL) ? 2 : 1) : 8;
-    rowContrib(colC, bin, 32, nb, nout, prm + P_WBM, prm + P_BZ);
-  }
-  memory.fill(hsA, 0, <usize>nout * 64);
+  rowContrib(colC, bin, MB, nb, nout, prm + cfgP(cfg, C_OWBM), prm + cfgP(cfg, C_OBZ), GB);
+  memory.fill(hsA, 0, <usize>nout * HS);
   t0 = profStop(0, t0);
 
-  const W = prm + P_WH;
-  const needB = l > 0;
+  const needB = bprev != 0;
+  const needF = fnext != 0 || lg != 0;
   const clip = cfgI(cfg, C_CLIPON) != 0;
   const ln = cfgI(cfg, C_LAYERNORM) != 0;
-  const needF = !(last && rev); // the last layer's forward message in a reverse tick goes nowhere
   const cl = cfg + (<usize>C_CLIPV << 2);
+  const lnTmp = cfgP(cfg, C_LNTMP);
+  const invM = f32x4.splat(1.0 / <f32>M);
+  const oWF = cfgP(cfg, C_OWF);
+  const oBF = cfgP(cfg, C_OBF);
+  const oWB = cfgP(cfg, C_OWB);
+  const oBB = cfgP(cfg, C_OBB);
+  const oLN = cfgP(cfg, C_OLN);
   for (let a = 0; a < nin; a++) {
-    const off = <usize>a * <usize>nout * 64;
-    const h = hB + off;
-    const c = cB + off;
-    const row = rowC + (<usize>a << 8);
+    const off = <usize>a * <usize>nout * SB;
+    const ha = h + off;
+    const ca = c + off;
+    const row = rowC + <usize>a * GB;
+    const g0a: usize = g0 ? g0 + <usize>a * <usize>nout * GB : 0;
     let b = 0;
-    if (clip) {
-      for (; b + 2 <= nout; b += 2) {
-        tile2clip(h + (<usize>b << 6), c + (<usize>b << 6), row, colC + (<usize>b << 8), W, gs, mt, cl);
-      }
-    } else {
-      for (; b + 2 <= nout; b += 2) {
-        tile2(h + (<usize>b << 6), c + (<usize>b << 6), row, colC + (<usize>b << 8), W, gs, mt);
-      }
+    for (; b + 2 <= nout; b += 2) {
+      tile2(ha + <usize>b * SB, ca + <usize>b * SB, row, colC + <usize>b * GB, W, gs, mt, H, clip, cl, g0 ? g0a + <usize>b * GB : 0);
     }
     if (b < nout) {
-      tile1(h + (<usize>b << 6), c + (<usize>b << 6), row, colC + (<usize>b << 8), W, gs, mt, clip, cl);
+      tile1(ha + <usize>b * SB, ca + <usize>b * SB, row, colC + <usize>b * GB, W, gs, mt, H, clip, cl, g0 ? g0a + <usize>b * GB : 0, false);
     }
     if (ln) {
       // layer norm: normalised messages per sub-RNN, summed per column (forward) and per row (backward)
-      const bp = hsB + (<usize>a << 6);
-      if (needB) {
-        v128.store(bp, f32x4.splat(0));
-        v128.store(bp, f32x4.splat(0), 16);
-      }
+      const bp = hsB + <usize>a * HS;
+      if (needB) memory.fill(bp, 0, MB);
       for (let bb = 0; bb < nout; bb++) {
-        const hp = h + (<usize>bb << 6);
-        if (needF) lnMessage(hp, prm + P_WF, prm + P_BF, prm + P_LN, hsA + (<usize>bb << 6));
-        if (needB) lnMessage(hp, prm + P_WB, prm + P_BB, prm + P_LN + 64, bp);
+        const hp = ha + <usize>bb * SB;
+        if (needF) lnMessage(hp, prm + oWF, prm + oBF, prm + oLN, hsA + <usize>bb * HS, H, M, lnTmp, invM);
+        if (needB) lnMessage(hp, prm + oWB, prm + oBB, prm + oLN + (MB << 1), bp, H, M, lnTmp, invM);
       }
     } else {
-      // sums of h2 over a (per column) and over b (per row)
-      let s0 = f32x4.splat(0);
-      let s1 = s0;
-      let s2 = s0;
-      let s3 = s0;
-      for (let bb = 0; bb < nout; bb++) {
-        const hp = h + (<usize>bb << 6);
-        const ap = hsA + (<usize>bb << 6);
-        const h0 = v128.load(hp);
-        const h1 = v128.load(hp, 16);
-        const h2 = v128.load(hp, 32);
-        const h3 = v128.load(hp, 48);
-        v128.store(ap, f32x4.add(v128.load(ap), h0));
-        v128.store(ap, f32x4.add(v128.load(ap, 16), h1), 16);
-        v128.store(ap, f32x4.add(v128.load(ap, 32), h2), 32);
-        v128.store(ap, f32x4.add(v128.load(ap, 48), h3), 48);
-        s0 = f32x4.add(s0, h0);
-        s1 = f32x4.add(s1, h1);
-        s2 = f32x4.add(s2, h2);
-        s3 = f32x4.add(s3, h3);
+      // sums of h2 over a (per column) and over b (per row); 16 units at a time when H allows (fewer loop trips)
+      const bp = hsB + <usize>a * HS;
+      const v16 = SB & ~(<usize>63);
+      for (let v: usize = 0; v < v16; v += 64) {
+        let s0 = f32x4.splat(0);
+        let s1 = s0;
+        let s2 = s0;
+        let s3 = s0;
+        for (let bb = 0; bb < nout; bb++) {
+          const hp = ha + <usize>bb * SB + v;
+          const ap = hsA + <usize>bb * HS + v;
+          const h0 = v128.load(hp);
+          const h1 = v128.load(hp, 16);
+          const h2 = v128.load(hp, 32);
+          const h3 = v128.load(hp, 48);
+          v128.store(ap, f32x4.add(v128.load(ap), h0));
+          v128.store(ap, f32x4.add(v128.load(ap, 16), h1), 16);
+          v128.store(ap, f32x4.add(v128.load(ap, 32), h2), 32);
+          v128.store(ap, f32x4.add(v128.load(ap, 48), h3), 48);
+          s0 = f32x4.add(s0, h0);
+          s1 = f32x4.add(s1, h1);
+          s2 = f32x4.add(s2, h2);
+          s3 = f32x4.add(s3, h3);
+        }
+        if (needB) {
+          v128.store(bp + v, s0);
+          v128.store(bp + v, s1, 16);
+          v128.store(bp + v, s2, 32);
+          v128.store(bp + v, s3, 48);
+        }
       }
-      if (needB) {
-        const bp = hsB + (<usize>a << 6);
-        v128.store(bp, s0);
-        v128.store(bp, s1, 16);
-        v128.store(bp, s2, 32);
-        v128.store(bp, s3, 48);
+      for (let v: usize = v16; v < SB; v += 16) {
+        let s = f32x4.splat(0);
+        for (let bb = 0; bb < nout; bb++) {
+          const hv = v128.load(ha + <usize>bb * SB + v);
+          const ap = hsA + <usize>bb * HS + v;
+          v128.store(ap, f32x4.add(v128.load(ap), hv));
+          s = f32x4.add(s, hv);
+        }
+        if (needB) v128.store(bp + v, s);
       }
     }
   }
@@ -515,27 +662,23 @@ function layerTick(cfg: usize, l: i32, p: i32, t: i32, rev: bool): void {
   // mean: (sum_a h2) (Wf/2) / in + bf;  sum: (sum_a h2) (Wf/2) + in * bf
   const scaleA: f32 = aggSum ? 1.0 : 1.0 / <f32>nin;
   const biasA: f32 = aggSum ? <f32>nin : 1.0;
-  if (!last) {
-    const ldn = ld + 32;
-    const fnext = <usize>load<i32>(ldn, 16) + <usize>p * <usize>nout * 32;
+  if (fnext) {
     for (let b = 0; b < nout; b++) {
-      messenger(fnext + (<usize>b << 5), hsA + (<usize>b << 6), prm + P_WF, prm + P_BF, scaleA, biasA, ln);
+      messenger(fnext + <usize>b * MB, hsA + <usize>b * HS, prm + oWF, prm + oBF, scaleA, biasA, ln, H, M);
     }
-  } else if (!rev) {
-    const oi = <usize>cfgI(cfg, C_OUTIDX);
+  } else if (lg) {
+    const oi = cfgP(cfg, C_OUTIDX);
     const bound = load<f32>(cfg + (<usize>C_BOUND << 2));
-    const C = cfgI(cfg, C_C);
-    const lg = <usize>cfgI(cfg, C_LOGITS) + ((<usize>t * <usize>P + <usize>p) * <usize>C << 2);
-    const bo = biasA * load<f32>(prm + P_BF + (oi << 2));
+    const bo = biasA * load<f32>(prm + oBF + (oi << 2));
     for (let b = 0; b < nout; b++) {
-      const hs = hsA + (<usize>b << 6);
+      const hs = hsA + <usize>b * HS;
       let y: f32;
       if (ln) {
         y = scaleA * load<f32>(hs + (oi << 2));
       } else {
         let acc: f32 = 0;
-        for (let k: usize = 0; k < 16; k++) {
-          acc += load<f32>(hs + (k << 2)) * load<f32>(prm + P_WF + (k << 5) + (oi << 2));
+        for (let k: usize = 0; k < H; k++) {
+          acc += load<f32>(hs + (k << 2)) * load<f32>(prm + oWF + ((k * M + oi) << 2));
         }
         y = bo + scaleA * acc;
       }
@@ -547,23 +690,94 @@ function layerTick(cfg: usize, l: i32, p: i32, t: i32, rev: bool): void {
   if (needB) {
     const scaleB: f32 = aggSum ? 1.0 : 1.0 / <f32>nout;
     const biasB: f32 = aggSum ? <f32>nout : 1.0;
-    const ldp = ld - 32;
-    const bprev = <usize>load<i32>(ldp, 20) + <usize>p * <usize>nin * 32;
     for (let a = 0; a < nin; a++) {
-      messenger(bprev + (<usize>a << 5), hsB + (<usize>a << 6), prm + P_WB, prm + P_BB, scaleB, biasB, ln);
+      messenger(bprev + <usize>a * MB, hsB + <usize>a * HS, prm + oWB, prm + oBB, scaleB, biasB, ln, H, M);
     }
   }
   profStop(2, t0);
 }
 
-/** Loss, correctness and the error fed back at the next step, for member p at step t. */
-function head(cfg: usize, p: i32, t: i32): void {
+/**
+ * G0[a][b] = bias (+ offsets) + h[a][b]·Wh for every sub-LSTM of layer l (state h), with no backward messages: the
+ * part of the first micro tick's gate pre-activation that rows with this state share (everything but rowC[a]).
+ */
+function firstGates(cfg: usize, l: i32, h: usize, prm: usize, G0: usize): void {
+  const H = cfgP(cfg, C_H);
+  const SB = H << 2;
+  const GB = H << 4;
+  const nin = load<i32>(layerWord(cfg, l, 0));
+  const nout = load<i32>(layerWord(cfg, l, 1));
+  const colC = cfgP(cfg, C_COLC);
+  const zero = cfgP(cfg, C_ZEROROW);
+  rowContrib(colC, 0, 0, 0, nout, prm + cfgP(cfg, C_OWBM), prm + cfgP(cfg, C_OBZ), GB);
+  for (let a = 0; a < nin; a++) {
+    const off = <usize>a * <usize>nout;
+    let b = 0;
+    for (; b + 2 <= nout; b += 2) {
+      tile2gemm(h + (off + <usize>b) * SB, colC + <usize>b * GB, prm, G0 + (off + <usize>b) * GB, H, zero);
+    }
+    if (b < nout) tile1(h + (off + <usize>b) * SB, 0, zero, colC + <usize>b * GB, prm, G0 + (off + <usize>b) * GB, 1, H, false, 0, 0, true);
+  }
+}
+
+/** Address of the V_M group of row e for layer l (reverse tick: rev). */
+@inline function groupOf(cfg: usize, e: i32, l: i32, rev: bool): usize {
+  const p = e / cfgI(cfg, C_B);
+  let prm = cfgP(cfg, C_PARAMS) + <usize>p * cfgP(cfg, C_PSTRIDE) + <usize>l * cfgP(cfg, C_LSTRIDE);
+  if (rev) prm += cfgP(cfg, C_REVOFF);
+  return prm;
+}
+
+/** Layer l of row e of the episode state, one tick (forward or reverse) at step t of the segment. */
+function rowLayerTick(cfg: usize, l: i32, e: i32, t: i32, rev: bool): void {
   const L = cfgI(cfg, C_L);
-  const P = cfgI(cfg, C_P);
+  const E = cfgI(cfg, C_P);
+  const H = cfgP(cfg, C_H);
+  const M = cfgP(cfg, C_M);
+  const nin = <usize>load<i32>(layerWord(cfg, l, 0));
+  const nout = <usize>load<i32>(layerWord(cfg, l, 1));
+  const sub = nin * nout * (H << 2);
+  const h = <usize>load<i32>(layerWord(cfg, l, 2)) + <usize>e * sub;
+  const c = <usize>load<i32>(layerWord(cfg, l, 3)) + <usize>e * sub;
+  const last = l == L - 1;
+  let xin: usize = 0;
+  let fin: usize = 0;
+  if (l == 0) {
+    const D = <usize>cfgI(cfg, C_D);
+    xin = cfgP(cfg, C_X) + (((<usize>t * <usize>E + <usize>e) * D) << 2);
+  } else {
+    fin = <usize>load<i32>(layerWord(cfg, l, 4)) + <usize>e * nin * (M << 2);
+  }
+  const bin = <usize>load<i32>(layerWord(cfg, l, 5)) + <usize>e * nout * (M << 2);
+  let nb: i32 = last ? (cfgI(cfg, C_FEEDLABEL) ? 2 : 1) : <i32>M;
+  if (!rev && cfgI(cfg, C_ZEROSTALE)) nb = 0;
+  let fnext: usize = 0;
+  let lg: usize = 0;
+  if (!last) {
+    fnext = <usize>load<i32>(layerWord(cfg, l + 1, 4)) + <usize>e * nout * (M << 2);
+  } else if (!rev) {
+    const C = <usize>cfgI(cfg, C_C);
+    lg = cfgP(cfg, C_LOGITS) + (((<usize>t * <usize>E + <usize>e) * C) << 2);
+  }
+  let bprev: usize = 0;
+  // (with zero stale backward messages, a forward tick's backward output would never be read)
+  if (l > 0 && (rev || !cfgI(cfg, C_ZEROSTALE))) {
+    bprev = <usize>load<i32>(layerWord(cfg, l - 1, 5)) + <usize>e * nin * (M << 2); // [E, out_{l-1} = in_l, M]
+  }
+  // forward tick with all rows merged whole: the first micro tick starts from the member's firstGates
+  const g0: usize = !rev && cfgI(cfg, C_SHAREFIRST) ? <usize>load<i32>(layerWord(cfg, l, 10)) : 0;
+  layerTick(cfg, l, h, c, xin, fin, bin, nb, fnext, lg, bprev, groupOf(cfg, e, l, rev), g0);
+}
+
+/** Loss, correctness and the error fed back (errScale · (softmax − onehot), + label), for row e at step t. */
+function head(cfg: usize, e: i32, t: i32): void {
+  const L = cfgI(cfg, C_L);
+  const E = cfgI(cfg, C_P);
   const C = cfgI(cfg, C_C);
-  const idx = <usize>t * <usize>P + <usize>p;
-  const lg = <usize>cfgI(cfg, C_LOGITS) + (idx * <usize>C << 2);
-  const y = load<i32>(<usize>cfgI(cfg, C_Y) + (idx << 2));
+  const M = cfgP(cfg, C_M);
+  const idx = <usize>t * <usize>E + <usize>e;
+  const lg = cfgP(cfg, C_LOGITS) + (idx * <usize>C << 2);
+  const y = load<i32>(cfgP(cfg, C_Y) + (idx << 2));
   let mx = <f64>load<f32>(lg);
   let am = 0;
   for (let b = 1; b < C; b++) {
@@ -576,37 +790,157 @@ function head(cfg: usize, p: i32, t: i32): void {
   let se: f64 = 0;
   for (let b = 0; b < C; b++) se += Math.exp(<f64>load<f32>(lg + (<usize>b << 2)) - mx);
   const lse = Math.log(se) + mx;
-  store<f32>(<usize>cfgI(cfg, C_LOSS) + (idx << 2), <f32>(lse - <f64>load<f32>(lg + (<usize>y << 2))));
-  store<i32>(<usize>cfgI(cfg, C_CORRECT) + (idx << 2), am == y ? 1 : 0);
-  const ld = cfg + ((<usize>(C_LAYERS + 8 * (L - 1))) << 2);
-  const bin = <usize>load<i32>(ld, 20) + <usize>p * <usize>C * 32;
+  store<f32>(cfgP(cfg, C_LOSS) + (idx << 2), <f32>(lse - <f64>load<f32>(lg + (<usize>y << 2))));
+  store<i32>(cfgP(cfg, C_CORRECT) + (idx << 2), am == y ? 1 : 0);
+  const bin = <usize>load<i32>(layerWord(cfg, L - 1, 5)) + <usize>e * <usize>C * (M << 2);
   const feed = cfgI(cfg, C_FEEDLABEL);
+  const scale = <f64>load<f32>(cfg + (<usize>C_ERRSCALE << 2));
   for (let b = 0; b < C; b++) {
     const pr = Math.exp(<f64>load<f32>(lg + (<usize>b << 2)) - lse);
     const oh: f64 = b == y ? 1.0 : 0.0;
-    store<f32>(bin + (<usize>b << 5), <f32>(pr - oh));
-    if (feed) store<f32>(bin + (<usize>b << 5), <f32>oh, 4);
+    const p = bin + <usize>b * (M << 2);
+    store<f32>(p, <f32>(scale * (pr - oh)));
+    if (feed) store<f32>(p, <f32>oh, 4);
   }
 }
 
-/** Runs steps 0..T-1 of the current segment (x, y, logits, loss, correct are [T, P, ...]). */
+/**
+ * Inner-batch merging of member p (official `_merge_layer_states`): in every layer, the first nMerge dims of h and
+ * c of each sub-LSTM are replaced by their mean over the member's B rows. Chunks of MERGE_CHUNK sub-LSTMs: each
+ * row's chunk is read once (sum) and written once (mean).
+ */
+export function mergeMember(cfg: usize, p: i32): void {
+  const L = cfgI(cfg, C_L);
+  const B = cfgI(cfg, C_B);
+  const k = <usize>cfgI(cfg, C_NMERGE);
+  const H = cfgP(cfg, C_H);
+  const SB = H << 2;
+  const acc = cfgP(cfg, C_MERGEBUF);
+  const inv = <f32>1.0 / <f32>B;
+  const vinv = f32x4.splat(inv);
+  const kv = k & ~(<usize>3); // dims merged as whole vectors; the rest one by one
+  for (let l = 0; l < L; l++) {
+    const sub = <i32>load<i32>(layerWord(cfg, l, 0)) * load<i32>(layerWord(cfg, l, 1));
+    const rowBytes = <usize>sub * SB;
+    for (let w = 2; w <= 3; w++) {
+      const base = <usize>load<i32>(layerWord(cfg, l, w)) + <usize>p * <usize>B * rowBytes;
+      for (let ab0 = 0; ab0 < sub; ab0 += MERGE_CHUNK) {
+        const n = <usize>min(MERGE_CHUNK, sub - ab0);
+        const chunk = base + <usize>ab0 * SB;
+        memory.fill(acc, 0, n * SB);
+        for (let r = 0; r < B; r++) {
+          const src = chunk + <usize>r * rowBytes;
+          for (let ab: usize = 0; ab < n; ab++) {
+            const s = src + ab * SB;
+            const d = acc + ab * SB;
+            for (let j: usize = 0; j < kv; j += 4) {
+              v128.store(d + (j << 2), f32x4.add(v128.load(d + (j << 2)), v128.load(s + (j << 2))));
+            }
+            for (let j = kv; j < k; j++) store<f32>(d + (j << 2), load<f32>(d + (j << 2)) + load<f32>(s + (j << 2)));
+          }
+        }
+        for (let ab: usize = 0; ab < n; ab++) {
+          const d = acc + ab * SB;
+          for (let j: usize = 0; j < kv; j += 4) v128.store(d + (j << 2), f32x4.mul(v128.load(d + (j << 2)), vinv));
+          for (let j = kv; j < k; j++) store<f32>(d + (j << 2), load<f32>(d + (j << 2)) * inv);
+        }
+        for (let r = 0; r < B; r++) {
+          const dst = chunk + <usize>r * rowBytes;
+          if (k == H) {
+            memory.copy(dst, acc, n * SB);
+          } else {
+            for (let ab: usize = 0; ab < n; ab++) memory.copy(dst + ab * SB, acc + ab * SB, k << 2);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Runs steps 0..T-1 of the current segment (x, y, logits, loss, correct are [T, E, ...], E = P·B rows). */
 export function runSegment(cfg: usize, T: i32): void {
   const L = cfgI(cfg, C_L);
-  const P = cfgI(cfg, C_P);
+  const E = cfgI(cfg, C_P);
+  const B = cfgI(cfg, C_B);
+  const P = E / B;
   const backward = cfgI(cfg, C_BACKWARD);
+  const merge = B > 1 && cfgI(cfg, C_NMERGE) > 0;
   const C = cfgI(cfg, C_C);
-  const ldLast = cfg + ((<usize>(C_LAYERS + 8 * (L - 1))) << 2);
+  const M = cfgP(cfg, C_M);
+  const binLast = <usize>load<i32>(layerWord(cfg, L - 1, 5));
+  // members are independent: a member's whole segment runs before the next (its state stays in cache)
   for (let p = 0; p < P; p++) {
-    const errIn = <usize>load<i32>(ldLast, 20) + <usize>p * <usize>C * 32;
     for (let t = 0; t < T; t++) {
-      for (let l = 0; l < L; l++) layerTick(cfg, l, p, t, false);
-      const th = profStart();
-      head(cfg, p, t);
-      profStop(3, th);
-      if (backward) {
-        for (let l = L - 1; l >= 0; l--) layerTick(cfg, l, p, t, true);
-        for (let b = 0; b < C; b++) store<u64>(errIn + (<usize>b << 5), 0); // error and label slots
+      if (merge) mergeMember(cfg, p);
+      if (cfgI(cfg, C_SHAREFIRST)) {
+        for (let l = 0; l < L; l++) {
+          const sub = <usize>load<i32>(layerWord(cfg, l, 0)) * <usize>load<i32>(layerWord(cfg, l, 1)) * (cfgP(cfg, C_H) << 2);
+          const h = <usize>load<i32>(layerWord(cfg, l, 2)) + <usize>(p * B) * sub;
+          firstGates(cfg, l, h, groupOf(cfg, p * B, l, false), <usize>load<i32>(layerWord(cfg, l, 10)));
+        }
       }
+      for (let e = p * B; e < (p + 1) * B; e++) {
+        for (let l = 0; l < L; l++) rowLayerTick(cfg, l, e, t, false);
+        const th = profStart();
+        head(cfg, e, t);
+        profStop(3, th);
+        if (backward) {
+          for (let l = L - 1; l >= 0; l--) rowLayerTick(cfg, l, e, t, true);
+          const errIn = binLast + <usize>e * <usize>C * (M << 2);
+          for (let b = 0; b < C; b++) store<u64>(errIn + <usize>b * (M << 2), 0); // error and label slots
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Predictions without learning: the mean over member p's B rows of every layer's h and c (the merged network)
+ * is written to the predict buffers, then each of the N inputs in the x buffer ([N, D]) runs one forward tick from
+ * a copy of it, with zero backward messages; logits [N, C] go to the logits buffer. The episode state is not written.
+ */
+export function predict(cfg: usize, p: i32, N: i32): void {
+  const L = cfgI(cfg, C_L);
+  const B = cfgI(cfg, C_B);
+  const H = cfgP(cfg, C_H);
+  const D = <usize>cfgI(cfg, C_D);
+  const C = <usize>cfgI(cfg, C_C);
+  const SB = H << 2;
+  const inv = f32x4.splat(<f32>1.0 / <f32>B);
+  // the mean state goes to layer words 6 (h) and 7 (c); word 8: the working copy (h, then c), 9: fwdIn [in, M]
+  for (let l = 0; l < L; l++) {
+    const bytes = <usize>load<i32>(layerWord(cfg, l, 0)) * <usize>load<i32>(layerWord(cfg, l, 1)) * SB;
+    for (let w = 0; w < 2; w++) {
+      const src = <usize>load<i32>(layerWord(cfg, l, 2 + w)) + <usize>p * <usize>B * bytes;
+      const dst = <usize>load<i32>(layerWord(cfg, l, 6 + w));
+      memory.copy(dst, src, bytes);
+      for (let r = 1; r < B; r++) {
+        const s = src + <usize>r * bytes;
+        for (let i: usize = 0; i < bytes; i += 16) v128.store(dst + i, f32x4.add(v128.load(dst + i), v128.load(s + i)));
+      }
+      if (B > 1) for (let i: usize = 0; i < bytes; i += 16) v128.store(dst + i, f32x4.mul(v128.load(dst + i), inv));
+    }
+    // every input starts from this state with no backward messages: the first micro tick's shared part once
+    firstGates(cfg, l, <usize>load<i32>(layerWord(cfg, l, 6)), groupOf(cfg, p * B, l, false), <usize>load<i32>(layerWord(cfg, l, 10)));
+  }
+  const zeros = cfgP(cfg, C_MERGEBUF); // a zero backward message is never read (nb = 0)
+  for (let n = 0; n < N; n++) {
+    for (let l = 0; l < L; l++) {
+      const nin = <usize>load<i32>(layerWord(cfg, l, 0));
+      const nout = <usize>load<i32>(layerWord(cfg, l, 1));
+      const bytes = nin * nout * SB;
+      const mh = <usize>load<i32>(layerWord(cfg, l, 6));
+      const mc = <usize>load<i32>(layerWord(cfg, l, 7));
+      const wh = <usize>load<i32>(layerWord(cfg, l, 8));
+      const wc = wh + bytes;
+      memory.copy(wh, mh, bytes);
+      memory.copy(wc, mc, bytes);
+      const xin: usize = l == 0 ? cfgP(cfg, C_X) + ((<usize>n * D) << 2) : 0;
+      const fin: usize = l == 0 ? 0 : <usize>load<i32>(layerWord(cfg, l, 9));
+      const last = l == L - 1;
+      const fnext: usize = last ? 0 : <usize>load<i32>(layerWord(cfg, l + 1, 9));
+      const lg: usize = last ? cfgP(cfg, C_LOGITS) + ((<usize>n * C) << 2) : 0;
+      layerTick(cfg, l, wh, wc, xin, fin, zeros, 0, fnext, lg, 0, groupOf(cfg, p * B, l, false), <usize>load<i32>(layerWord(cfg, l, 10)));
     }
   }
 }

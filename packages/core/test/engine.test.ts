@@ -438,7 +438,7 @@ describe('forward engine API', () => {
       }
       return undefined;
     };
-    expect(code(() => createForwardEngine({ ...model, population: 1, slowSize: 8 }))).toBe('VsmlError:BAD_CONFIG');
+    expect(code(() => createForwardEngine({ ...model, population: 1, layerNorm: true, msgSize: 6 }))).toBe('VsmlError:BAD_CONFIG');
     expect(code(() => createForwardEngine({ ...model, population: 0 }))).toBe('VsmlError:BAD_ARGUMENT');
     expect(code(() => createForwardEngine({ ...model, population: 1, bogus: 1 } as ForwardEngineOptions))).toBe(
       'VsmlError:BAD_CONFIG',

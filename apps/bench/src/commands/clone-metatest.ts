@@ -21,6 +21,8 @@ export interface CloneMetatestOptions {
   quiet?: boolean | undefined;
   /** prefix of the result files (e.g. the suite name) */
   prefix?: string;
+  /** where the clone's steps run (default `wasm`) */
+  engine?: clone.CloneEngine;
 }
 
 const pct = (s: { mean: number; std: number } | undefined): string => (s ? `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}` : '–');
@@ -42,6 +44,7 @@ export async function runCloneMetatest(o: CloneMetatestOptions, out: Out): Promi
     spec: s,
     learner: o.learner,
     command: o.command,
+    ...(o.engine ? { engine: o.engine } : {}),
     onProgress: (p) => {
       const di = s.datasets.indexOf(p.dataset), si = s.seeds.indexOf(p.seed);
       done = (di * s.seeds.length + si) * s.steps + p.step;

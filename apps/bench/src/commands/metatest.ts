@@ -32,6 +32,8 @@ export interface MetatestCliOptions {
   steps?: number;
   seeds?: number[];
   backend?: string;
+  /** with `clone`: where the clone's steps run (default `wasm`, core's forward engine; `tfjs` on --backend) */
+  cloneEngine?: string;
   out?: string;
   name?: string;
   commandLine?: string;
@@ -140,6 +142,8 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
     if (o.seeds) over['seeds'] = o.seeds;
     return { name: n, spec: clone.parseWith(clone.MetaTestSchema, { ...spec, ...over }, `clone suite ${n}`) };
   });
+  const engine = o.cloneEngine ?? 'wasm';
+  if (engine !== 'wasm' && engine !== 'tfjs') throw new Error(`--clone-engine must be wasm or tfjs, got '${engine}'`);
   const start = await loadClonedVm(o.clone!);
   const run = createRunDir({
     command: 'metatest',
@@ -152,7 +156,7 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
   await startMetatestRun(run, o.backend, out);
   for (const { name, spec } of specs) {
     const label = `cloned backprop (${spec.hidden.length ? `hidden ${spec.hidden.join('-')}` : 'shallow'})`;
-    await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name }, out);
+    await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name, engine }, out);
   }
   finishRun(run, 'completed');
   await buildReport([run.dir], run.dir, 'vsml metatest (cloned backprop)');
@@ -176,6 +180,7 @@ export function registerMetatest(program: Command): void {
     .option('--seeds <list>', 'comma-separated seeds (at least 5)', (v) => list(v).map(Number))
     .option('--name <name>', 'run name')
     .option('--backend <name>', BACKEND_HELP)
+    .option('--clone-engine <name>', 'with --clone: wasm (default, the forward engine) | tfjs (cloneStep on --backend, e.g. a GPU)')
     .option('--out <dir>', 'run directory')
     .action(async (o: MetatestCliOptions) => {
       await runMetatest(o);

@@ -3,24 +3,42 @@
  * (`assembly/engine.ts`). Plain typed arrays in and out, no tfjs. The tfjs implementation stays the reference and
  * the differentiable path; this engine computes the same function (to float rounding) much faster.
  *
- * Memory: each engine owns one WebAssembly instance and its linear memory, sized once at creation. The state of
- * layer `l` is `h, c: [P, in, out, H]` (stored as 2h and c), its incoming messages `fwdIn [P, in, M]` (not for
- * layer 0, whose input is x in slot 0) and `bwdIn [P, out, M]` (for the last layer: slot 0 the previous error,
+ * Rows: P members (independent episodes) × B inner-batch rows = E rows, member-major (row e = p·B + r belongs to
+ * member p). Memory: each engine owns one WebAssembly instance and its linear memory, sized once at creation. The
+ * state of layer `l` is `h, c: [E, in, out, H]` (stored as 2h and c), its incoming messages `fwdIn [E, in, M]` (not
+ * for layer 0, whose input is x in slot 0) and `bwdIn [E, out, M]` (for the last layer: slot 0 the previous error,
  * slot 1 the previous label when `feedLabel`).
  */
 import { Rng } from '@vsml/rng';
 import { parseModelConfig, type ModelConfig, type ModelConfigInput } from '../config.js';
 import { VsmlError } from '../errors.js';
 import { paramLayout, rnnGroups, type RnnGroup } from '../layout.js';
-import { ENGINE_H, ENGINE_M, FUSED_GROUP_BYTES, FUSED_GROUP_FLOATS, fuseGroup, type EngineGroupParams } from './params.js';
+import { fusedLayout, fuseGroup, type EngineGroupParams, type FusedLayout } from './params.js';
 import { instantiateEngine, resolveSimdVariant, type EngineExports, type SimdMode, type SimdVariant } from './wasm.js';
 
 /** Engine-only options (everything else is the model config, validated by `parseModelConfig`). */
 export interface ForwardEngineOnlyOptions {
   /** P: independent episodes run side by side (population members, seeds, ...). */
   population: number;
+  /**
+   * B: rows per member (default 1). Before every forward tick the first `floor(H·innerBatchMerge)` dims of h and c
+   * are replaced by their mean over the member's B rows (the model config's `innerBatchMerge`).
+   */
+  innerBatch?: number;
   /** true: every member has its own V_M (evolution strategies); false (default): one V_M shared by all. */
   perMemberParams?: boolean;
+  /**
+   * true: every forward tick sees zero backward messages (the clone's CHANGE 1, meant for `backwardPass`); false
+   * (default, official): a layer keeps the backward message it last received.
+   */
+  zeroStaleBackward?: boolean;
+  /** the injected error is `errorScale · (softmax − onehot)`, divided by B unless `perRowError` (default 1) */
+  errorScale?: number;
+  /**
+   * true: the error is not divided by B (the clone's CHANGE 2); false (default, official): it is, i.e. the
+   * gradient of the mean over the inner batch of the cross-entropy.
+   */
+  perRowError?: boolean;
   /** `auto` (default, or `$VSML_ENGINE_SIMD`): relaxed-SIMD FMA when available, else plain SIMD. */
   simd?: SimdMode;
   /** Memory for one segment of inputs/outputs (episodes are processed in segments of steps); default 8 MiB. */
@@ -32,30 +50,41 @@ export type ForwardEngineOptions = ModelConfigInput & ForwardEngineOnlyOptions;
 
 /** What {@link ForwardEngine.runEpisode} returns. */
 export interface EngineEpisodeResult {
-  /** per-step logits (after the tanh bound) `[T, P, C]` */
+  /** per-step logits (after the tanh bound) `[T, E, C]` (E = P·B rows) */
   logits: Float32Array;
-  /** per-step cross-entropy `[T, P]` of the prediction made before the label was seen */
+  /** per-step cross-entropy `[T, E]` of the prediction made before the label was seen */
   loss: Float32Array;
-  /** per-step correctness `[T, P]` (argmax of the logits, first maximum, equals the label) */
+  /** per-step correctness `[T, E]` (argmax of the logits, first maximum, equals the label) */
   correct: Uint8Array;
   /** mean of `loss` */
   meanLoss: number;
   /** mean of `correct` */
   accuracy: number;
-  /** per member: mean loss over the steps `[P]` (e.g. ES fitness) */
+  /** per member: mean loss over the steps and rows `[P]` (e.g. ES fitness) */
   memberLoss: Float64Array;
-  /** per member: mean correctness over the steps `[P]` */
+  /** per member: mean correctness over the steps and rows `[P]` */
   memberAccuracy: Float64Array;
 }
 
 /** Option values the engine does not implement; they throw `VsmlError('BAD_CONFIG')` at creation. */
-export const ENGINE_UNSUPPORTED = ['slowSize != 16', 'msgSize != 8', 'inner batch > 1'] as const;
+export const ENGINE_UNSUPPORTED = ['layerNorm with msgSize not a multiple of 4'] as const;
 
-const ENGINE_KEYS = ['population', 'perMemberParams', 'simd', 'segmentBytes'] as const;
+const ENGINE_KEYS = [
+  'population',
+  'innerBatch',
+  'perMemberParams',
+  'zeroStaleBackward',
+  'errorScale',
+  'perRowError',
+  'simd',
+  'segmentBytes',
+] as const;
 
 // config block, i32 words (see assembly/engine.ts)
-const C_WORDS_HEAD = 48;
-const C_LAYER_WORDS = 8;
+const C_WORDS_HEAD = 64;
+const C_LAYER_WORDS = 12;
+const C_CLIPV = 48;
+const MERGE_CHUNK = 64; // = MERGE_CHUNK in engine.ts
 
 function align(n: number, a = 64): number {
   return Math.ceil(n / a) * a;
@@ -66,14 +95,29 @@ export function createForwardEngine(options: ForwardEngineOptions): ForwardEngin
   return new ForwardEngine(options);
 }
 
-/** A VSML forward engine for one model config and population size; see {@link createForwardEngine}. */
+interface LayerPtrs {
+  h: number;
+  c: number;
+  fwdIn: number;
+  bwdIn: number;
+}
+
+/** A VSML forward engine for one model config, population and inner batch; see {@link createForwardEngine}. */
 export class ForwardEngine {
   /** the validated model config */
   readonly config: ModelConfig;
   /** P */
   readonly population: number;
+  /** B, rows per member */
+  readonly innerBatch: number;
+  /** E = P·B rows */
+  readonly rows: number;
   /** whether each member has its own V_M */
   readonly perMemberParams: boolean;
+  /** whether forward ticks see zero backward messages */
+  readonly zeroStaleBackward: boolean;
+  /** the factor of (softmax − onehot) in the injected error (errorScale, / B unless perRowError) */
+  readonly errorFactor: number;
   /** which build runs */
   readonly simd: SimdVariant;
   /** steps per segment */
@@ -83,11 +127,16 @@ export class ForwardEngine {
   private readonly f32: Float32Array;
   private readonly i32: Int32Array;
   private readonly groups: RnnGroup[];
+  private readonly fused: FusedLayout;
   private readonly groupBytes: number; // per member
   private readonly cfg: number;
   private readonly params: number;
-  private readonly layerPtrs: { h: number; c: number; fwdIn: number; bwdIn: number }[] = [];
+  private readonly layerPtrs: LayerPtrs[] = [];
   private readonly io: { x: number; y: number; logits: number; loss: number; correct: number };
+  private readonly H: number;
+  /** H rounded up to a multiple of 4: the kernel's state stride (the extra units have zero weights and stay 0) */
+  private readonly Hk: number;
+  private readonly M: number;
   private readonly D: number;
   private readonly C: number;
   private paramsSet: boolean[];
@@ -105,18 +154,37 @@ export class ForwardEngine {
     if (!Number.isInteger(P) || P < 1) {
       throw new VsmlError('BAD_ARGUMENT', `createForwardEngine: population must be a positive integer, got ${String(P)}`);
     }
-    if (config.slowSize !== ENGINE_H || config.msgSize !== ENGINE_M) {
-      throw new VsmlError(
-        'BAD_CONFIG',
-        `forward engine: compiled for slowSize ${ENGINE_H} and msgSize ${ENGINE_M}, got ${config.slowSize} and ${config.msgSize}`,
-      );
+    const B = options.innerBatch ?? 1;
+    if (!Number.isInteger(B) || B < 1) {
+      throw new VsmlError('BAD_ARGUMENT', `createForwardEngine: innerBatch must be a positive integer, got ${String(B)}`);
+    }
+    const errorScale = options.errorScale ?? 1;
+    if (!Number.isFinite(errorScale)) {
+      throw new VsmlError('BAD_ARGUMENT', `createForwardEngine: errorScale must be a finite number, got ${String(errorScale)}`);
+    }
+    const H0 = config.slowSize;
+    // the kernel works on groups of 4 units (SIMD lanes): other slow sizes run padded with units whose weights are
+    // zero (their g gate is tanh(0) = 0, so c and h of those units stay 0 and never reach a real unit or message)
+    const H = Math.ceil(H0 / 4) * 4;
+    const M = config.msgSize;
+    if (config.layerNorm && M % 4 !== 0) {
+      throw new VsmlError('BAD_CONFIG', `forward engine: layerNorm needs msgSize a multiple of 4, got ${M}`);
     }
     this.config = config;
     this.population = P;
+    this.innerBatch = B;
+    const E = P * B;
+    this.rows = E;
+    this.H = H0;
+    this.Hk = H;
+    this.M = M;
     this.perMemberParams = options.perMemberParams ?? false;
+    this.zeroStaleBackward = options.zeroStaleBackward ?? false;
+    this.errorFactor = options.perRowError ? errorScale : errorScale / B;
     this.simd = resolveSimdVariant(options.simd);
     this.groups = rnnGroups(config);
-    this.groupBytes = this.groups.length * FUSED_GROUP_BYTES;
+    this.fused = fusedLayout(H, M);
+    this.groupBytes = this.groups.length * this.fused.bytes;
     const layers = config.layers;
     const L = layers.length;
     const D = layers[0]!.in;
@@ -128,7 +196,7 @@ export class ForwardEngine {
 
     const segBytes = options.segmentBytes ?? 8 << 20;
     if (!(segBytes > 0)) throw new VsmlError('BAD_ARGUMENT', `createForwardEngine: segmentBytes must be > 0`);
-    const perStep = P * (D + C + 3) * 4;
+    const perStep = E * (D + C + 3) * 4;
     this.segmentSteps = Math.max(1, Math.floor(segBytes / perStep));
     const Ts = this.segmentSteps;
 
@@ -144,26 +212,32 @@ export class ForwardEngine {
     this.cfg = alloc((C_WORDS_HEAD + C_LAYER_WORDS * L) * 4);
     const nSets = this.perMemberParams ? P : 1;
     this.params = alloc(nSets * this.groupBytes);
+    const predictPtrs: { mh: number; mc: number; work: number; fwdIn: number; g0: number }[] = [];
     for (const l of layers) {
-      const sub = P * l.in * l.out * ENGINE_H * 4;
+      const sub = l.in * l.out * H * 4;
       this.layerPtrs.push({
-        h: alloc(sub),
-        c: alloc(sub),
-        fwdIn: alloc(P * l.in * ENGINE_M * 4),
-        bwdIn: alloc(P * l.out * ENGINE_M * 4),
+        h: alloc(E * sub),
+        c: alloc(E * sub),
+        fwdIn: alloc(E * l.in * M * 4),
+        bwdIn: alloc(E * l.out * M * 4),
       });
+      predictPtrs.push({ mh: alloc(sub), mc: alloc(sub), work: alloc(2 * sub), fwdIn: alloc(l.in * M * 4), g0: alloc(4 * sub) });
     }
-    const rowC = alloc(maxIn * 256);
-    const colC = alloc(maxOut * 256);
-    const hsA = alloc(maxOut * 64);
-    const hsB = alloc(maxIn * 64);
-    const gates = alloc(4 * 256);
+    const HS = align(Math.max(H, M) * 4, 16);
+    const rowC = alloc(maxIn * 16 * H);
+    const colC = alloc(maxOut * 16 * H);
+    const hsA = alloc(maxOut * HS);
+    const hsB = alloc(maxIn * HS);
+    const gates = alloc(2 * 16 * H);
+    const mergeBuf = alloc(MERGE_CHUNK * H * 4);
+    const lnTmp = alloc(M * 4);
+    const zeroRow = alloc(16 * H);
     this.io = {
-      x: alloc(Ts * P * D * 4),
-      y: alloc(Ts * P * 4),
-      logits: alloc(Ts * P * C * 4),
-      loss: alloc(Ts * P * 4),
-      correct: alloc(Ts * P * 4),
+      x: alloc(Ts * E * D * 4),
+      y: alloc(Ts * E * 4),
+      logits: alloc(Ts * E * C * 4),
+      loss: alloc(Ts * E * 4),
+      correct: alloc(Ts * E * 4),
     };
     const have = ex.memory.buffer.byteLength;
     if (top > have) {
@@ -172,8 +246,8 @@ export class ForwardEngine {
       } catch (e) {
         throw new VsmlError(
           'BAD_ARGUMENT',
-          `createForwardEngine: needs ${(top / 2 ** 20).toFixed(0)} MiB of WebAssembly memory for population ${P} ` +
-            `(states of all members and layers); split the population over several engines`,
+          `createForwardEngine: needs ${(top / 2 ** 20).toFixed(0)} MiB of WebAssembly memory for ${E} rows ` +
+            `(states of all rows and layers); split the population over several engines`,
           { cause: e },
         );
       }
@@ -181,11 +255,11 @@ export class ForwardEngine {
     this.f32 = new Float32Array(ex.memory.buffer);
     this.i32 = new Int32Array(ex.memory.buffer);
 
-    // ---- config block ----
+    // ---- config block (word numbers: C_* in engine.ts) ----
     const w = this.cfg >>> 2;
     const i32 = this.i32;
     i32[w + 0] = L;
-    i32[w + 1] = P;
+    i32[w + 1] = E;
     i32[w + 2] = config.microTicks;
     i32[w + 3] = config.outputIdx;
     i32[w + 4] = config.feedLabel ? 1 : 0;
@@ -206,27 +280,49 @@ export class ForwardEngine {
     i32[w + 19] = hsB;
     i32[w + 20] = gates;
     const nFwd = config.layerwiseRnns ? L : 1;
-    i32[w + 21] = config.layerwiseRnns ? FUSED_GROUP_BYTES : 0;
-    i32[w + 22] = config.separateBackwardRnn ? nFwd * FUSED_GROUP_BYTES : 0;
+    i32[w + 21] = config.layerwiseRnns ? this.fused.bytes : 0;
+    i32[w + 22] = config.separateBackwardRnn ? nFwd * this.fused.bytes : 0;
     i32[w + 23] = config.backwardPass ? 1 : 0;
     i32[w + 25] = config.layerNorm ? 1 : 0;
+    i32[w + 26] = H;
+    i32[w + 27] = M;
+    i32[w + 28] = B;
+    i32[w + 29] = B > 1 ? Math.floor(H0 * config.innerBatchMerge) : 0;
+    i32[w + 30] = this.zeroStaleBackward ? 1 : 0;
+    this.f32[w + 31] = this.errorFactor;
+    const f = this.fused;
+    [f.wfm, f.wbm, f.bz, f.wf, f.bf, f.wb, f.bb, f.ln].forEach((o, k) => (i32[w + 32 + k] = o * 4));
+    i32[w + 40] = HS;
+    i32[w + 41] = mergeBuf;
+    i32[w + 42] = lnTmp;
+    // the rows of a member are equal after a whole-state merge, and forward ticks see no backward messages: their
+    // first micro tick shares everything but the forward-message part (computed once per step: firstGates)
+    i32[w + 43] = B > 1 && Math.floor(H0 * config.innerBatchMerge) >= H0 && this.zeroStaleBackward ? 1 : 0;
+    i32[w + 44] = zeroRow;
     if (config.stateClip !== null) {
       const [lo, hi] = config.stateClip;
       i32[w + 24] = 1;
-      this.f32.fill(lo, w + 32, w + 36);
-      this.f32.fill(hi, w + 36, w + 40);
-      this.f32.fill(2 * lo, w + 40, w + 44);
-      this.f32.fill(2 * hi, w + 44, w + 48);
+      const v = w + C_CLIPV;
+      this.f32.fill(lo, v, v + 4);
+      this.f32.fill(hi, v + 4, v + 8);
+      this.f32.fill(2 * lo, v + 8, v + 12);
+      this.f32.fill(2 * hi, v + 12, v + 16);
     }
     layers.forEach((l, k) => {
       const o = w + C_WORDS_HEAD + C_LAYER_WORDS * k;
       const p = this.layerPtrs[k]!;
+      const q = predictPtrs[k]!;
       i32[o] = l.in;
       i32[o + 1] = l.out;
       i32[o + 2] = p.h;
       i32[o + 3] = p.c;
       i32[o + 4] = p.fwdIn;
       i32[o + 5] = p.bwdIn;
+      i32[o + 6] = q.mh;
+      i32[o + 7] = q.mc;
+      i32[o + 8] = q.work;
+      i32[o + 9] = q.fwdIn;
+      i32[o + 10] = q.g0;
     });
     this.paramsSet = new Array<boolean>(nSets).fill(false);
   }
@@ -261,10 +357,9 @@ export class ForwardEngine {
 
   private writeGroups(get: (g: RnnGroup) => EngineGroupParams, member: number | undefined, where: string): void {
     const sets = this.members(member, where);
-    const scratch = new Float32Array(this.groups.length * FUSED_GROUP_FLOATS);
-    this.groups.forEach((g, gi) =>
-      fuseGroup(get(g), scratch, gi * FUSED_GROUP_FLOATS, `${where} (group '${g.prefix}')`, this.config.layerNorm),
-    );
+    const n = this.fused.floats;
+    const scratch = new Float32Array(this.groups.length * n);
+    this.groups.forEach((g, gi) => fuseGroup(get(g), scratch, gi * n, `${where} (group '${g.prefix}')`, this.fused, this.H, this.config.layerNorm));
     for (const s of sets) {
       this.f32.set(scratch, (this.params + s * this.groupBytes) >>> 2);
       this.paramsSet[s] = true;
@@ -341,101 +436,127 @@ export class ForwardEngine {
     return l;
   }
 
+  private checkMember(member: number, where: string): void {
+    if (!Number.isInteger(member) || member < 0 || member >= this.population) {
+      throw new VsmlError('BAD_ARGUMENT', `${where}: member must be in [0, ${this.population}), got ${member}`);
+    }
+  }
+
   /**
-   * Sets the LSTM state of a layer: `c` and optionally `h` as `[P, in, out, H]` (h defaults to 0), or of one
-   * member (`[in, out, H]`) when `member` is given.
+   * Sets the LSTM state of a layer: `c` and optionally `h` as `[E, in, out, H]` (E = P·B rows; h defaults to 0),
+   * or of one member's B rows (`[B, in, out, H]`) when `member` is given.
    */
   setState(layer: number, c: ArrayLike<number>, h?: ArrayLike<number>, member?: number): void {
     const l = this.layerIndex(layer, 'setState');
-    const per = l.in * l.out * ENGINE_H;
-    const n = member === undefined ? this.population * per : per;
-    if (member !== undefined && (!Number.isInteger(member) || member < 0 || member >= this.population)) {
-      throw new VsmlError('BAD_ARGUMENT', `setState: member must be in [0, ${this.population}), got ${member}`);
-    }
-    const at = member === undefined ? 0 : member * per;
-    const shape = member === undefined ? `[${this.population},${l.in},${l.out},${ENGINE_H}]` : `[${l.in},${l.out},${ENGINE_H}]`;
+    const B = this.innerBatch;
+    const H = this.H;
+    const Hk = this.Hk;
+    const subs = l.in * l.out;
+    if (member !== undefined) this.checkMember(member, 'setState');
+    const rows = member === undefined ? this.rows : B;
+    const n = rows * subs * H;
+    const shape = `[${rows},${l.in},${l.out},${H}]`;
     if (c.length !== n) throw new VsmlError('SHAPE_MISMATCH', `setState: c has ${c.length} entries, expected ${shape}`);
     if (h !== undefined && h.length !== n) {
       throw new VsmlError('SHAPE_MISMATCH', `setState: h has ${h.length} entries, expected ${shape}`);
     }
     const p = this.layerPtrs[layer]!;
-    this.f32.set(c, (p.c >>> 2) + at);
-    const h2 = this.f32.subarray((p.h >>> 2) + at, (p.h >>> 2) + at + n);
-    if (h === undefined) h2.fill(0);
-    else for (let i = 0; i < n; i++) h2[i] = 2 * h[i]!;
+    const at = member === undefined ? 0 : member * B * subs * Hk;
+    const cs = this.f32.subarray((p.c >>> 2) + at, (p.c >>> 2) + at + rows * subs * Hk);
+    const hs = this.f32.subarray((p.h >>> 2) + at, (p.h >>> 2) + at + rows * subs * Hk);
+    if (Hk === H) cs.set(c);
+    else for (let s = 0, k = 0; s < rows * subs; s++) for (let j = 0; j < Hk; j++) cs[s * Hk + j] = j < H ? c[k++]! : 0;
+    if (h === undefined) hs.fill(0);
+    else for (let s = 0, k = 0; s < rows * subs; s++) for (let j = 0; j < Hk; j++) hs[s * Hk + j] = j < H ? 2 * h[k++]! : 0;
   }
 
   /**
    * A fresh initial state, the same numbers as `initState` of state.ts (official init): h = 0, the first
    * floor(H·initRandProportion) dims of c truncated normal (±2σ, σ = 1/sqrt(in)) drawn from
-   * `Rng.fromSeed(seed, 0x564c, memberKey(p), layer)` in [a][b][dim] order, the rest 0; messages 0.
+   * `Rng.fromSeed(seed, 0x564c, memberKey(p), layer)` in [a][b][dim] order, the rest 0, the same for the B rows of
+   * a member; messages 0.
    * @param memberKeys key of each member's stream (default p; equal keys give equal states, e.g. antithetic pairs)
    */
   initState(seed: number, memberKeys?: readonly number[]): void {
     const P = this.population;
+    const B = this.innerBatch;
+    const H = this.Hk;
     if (memberKeys !== undefined && memberKeys.length !== P) {
       throw new VsmlError('BAD_ARGUMENT', `initState: memberKeys has ${memberKeys.length} entries, population is ${P}`);
     }
-    const nRand = Math.floor(ENGINE_H * this.config.initRandProportion);
+    const nRand = Math.floor(this.H * this.config.initRandProportion);
     this.config.layers.forEach((l, k) => {
-      const per = l.in * l.out * ENGINE_H;
+      const per = l.in * l.out * H;
       const p0 = this.layerPtrs[k]!;
-      const c = this.f32.subarray(p0.c >>> 2, (p0.c >>> 2) + P * per);
+      const c = this.f32.subarray(p0.c >>> 2, (p0.c >>> 2) + this.rows * per);
       c.fill(0);
-      this.f32.fill(0, p0.h >>> 2, (p0.h >>> 2) + P * per);
+      this.f32.fill(0, p0.h >>> 2, (p0.h >>> 2) + this.rows * per);
       const std = 1 / Math.sqrt(l.in);
       if (nRand > 0) {
         for (let p = 0; p < P; p++) {
           const rng = Rng.fromSeed(seed, 0x564c, memberKeys?.[p] ?? p, k);
-          const base = p * per;
+          const base = p * B * per;
           for (let ab = 0; ab < l.in * l.out; ab++) {
-            for (let j = 0; j < nRand; j++) c[base + ab * ENGINE_H + j] = std * rng.truncatedNormal(2);
+            for (let j = 0; j < nRand; j++) c[base + ab * H + j] = std * rng.truncatedNormal(2);
           }
+          for (let r = 1; r < B; r++) c.copyWithin(base + r * per, base, base + per);
         }
       }
     });
     this.resetMessages();
   }
 
-  /** Copies of a layer's LSTM state `h, c: [P, in, out, H]`. */
+  /** Copies of a layer's LSTM state `h, c: [E, in, out, H]` (E = P·B rows). */
   getState(layer: number): { h: Float32Array; c: Float32Array } {
     const l = this.layerIndex(layer, 'getState');
-    const n = this.population * l.in * l.out * ENGINE_H;
+    const H = this.H;
+    const Hk = this.Hk;
+    const subs = this.rows * l.in * l.out;
     const p = this.layerPtrs[layer]!;
-    const c = this.f32.slice(p.c >>> 2, (p.c >>> 2) + n);
-    const h = this.f32.slice(p.h >>> 2, (p.h >>> 2) + n);
-    for (let i = 0; i < n; i++) h[i] = 0.5 * h[i]!;
+    const cs = this.f32.subarray(p.c >>> 2, (p.c >>> 2) + subs * Hk);
+    const hs = this.f32.subarray(p.h >>> 2, (p.h >>> 2) + subs * Hk);
+    const c = new Float32Array(subs * H);
+    const h = new Float32Array(subs * H);
+    for (let s = 0; s < subs; s++) {
+      for (let j = 0; j < H; j++) {
+        c[s * H + j] = cs[s * Hk + j]!;
+        h[s * H + j] = 0.5 * hs[s * Hk + j]!;
+      }
+    }
     return { h, c };
   }
 
   /**
-   * Copies of a layer's incoming messages: `bwdIn [P, out, M]` and, except for layer 0 (whose input is x),
-   * `fwdIn [P, in, M]`.
+   * Copies of a layer's incoming messages: `bwdIn [E, out, M]` and, except for layer 0 (whose input is x),
+   * `fwdIn [E, in, M]`.
    */
   getMessages(layer: number): { fwdIn?: Float32Array; bwdIn: Float32Array } {
     const l = this.layerIndex(layer, 'getMessages');
     const p = this.layerPtrs[layer]!;
-    const bwdIn = this.f32.slice(p.bwdIn >>> 2, (p.bwdIn >>> 2) + this.population * l.out * ENGINE_M);
+    const M = this.M;
+    const bwdIn = this.f32.slice(p.bwdIn >>> 2, (p.bwdIn >>> 2) + this.rows * l.out * M);
     if (layer === 0) return { bwdIn };
-    return { fwdIn: this.f32.slice(p.fwdIn >>> 2, (p.fwdIn >>> 2) + this.population * l.in * ENGINE_M), bwdIn };
+    return { fwdIn: this.f32.slice(p.fwdIn >>> 2, (p.fwdIn >>> 2) + this.rows * l.in * M), bwdIn };
   }
 
   /** Sets a layer's incoming messages (shapes as in {@link getMessages}; layer 0 has no `fwdIn`). */
   setMessages(layer: number, m: { fwdIn?: ArrayLike<number>; bwdIn?: ArrayLike<number> }): void {
     const l = this.layerIndex(layer, 'setMessages');
     const p = this.layerPtrs[layer]!;
+    const M = this.M;
+    const E = this.rows;
     if (m.bwdIn !== undefined) {
-      const n = this.population * l.out * ENGINE_M;
+      const n = E * l.out * M;
       if (m.bwdIn.length !== n) {
-        throw new VsmlError('SHAPE_MISMATCH', `setMessages: bwdIn has ${m.bwdIn.length} entries, expected [${this.population},${l.out},${ENGINE_M}]`);
+        throw new VsmlError('SHAPE_MISMATCH', `setMessages: bwdIn has ${m.bwdIn.length} entries, expected [${E},${l.out},${M}]`);
       }
       this.f32.set(m.bwdIn, p.bwdIn >>> 2);
     }
     if (m.fwdIn !== undefined) {
       if (layer === 0) throw new VsmlError('BAD_ARGUMENT', 'setMessages: layer 0 has no fwdIn (its input is x)');
-      const n = this.population * l.in * ENGINE_M;
+      const n = E * l.in * M;
       if (m.fwdIn.length !== n) {
-        throw new VsmlError('SHAPE_MISMATCH', `setMessages: fwdIn has ${m.fwdIn.length} entries, expected [${this.population},${l.in},${ENGINE_M}]`);
+        throw new VsmlError('SHAPE_MISMATCH', `setMessages: fwdIn has ${m.fwdIn.length} entries, expected [${E},${l.in},${M}]`);
       }
       this.f32.set(m.fwdIn, p.fwdIn >>> 2);
     }
@@ -445,27 +566,32 @@ export class ForwardEngine {
   resetMessages(): void {
     this.config.layers.forEach((l, k) => {
       const p = this.layerPtrs[k]!;
-      this.f32.fill(0, p.fwdIn >>> 2, (p.fwdIn >>> 2) + this.population * l.in * ENGINE_M);
-      this.f32.fill(0, p.bwdIn >>> 2, (p.bwdIn >>> 2) + this.population * l.out * ENGINE_M);
+      this.f32.fill(0, p.fwdIn >>> 2, (p.fwdIn >>> 2) + this.rows * l.in * this.M);
+      this.f32.fill(0, p.bwdIn >>> 2, (p.bwdIn >>> 2) + this.rows * l.out * this.M);
     });
   }
 
+  private checkParams(where: string): void {
+    if (this.paramsSet.includes(false)) {
+      throw new VsmlError('BAD_ARGUMENT', `${where}: V_M not set for every member (call setParams first)`);
+    }
+  }
+
   /**
-   * Runs T steps for all P members from the current state (state and messages carry over to the next call).
-   * @param x inputs `[T, P, D]` (row-major)
-   * @param y labels `[T, P]` in `[0, C)`
+   * Runs T steps for all E = P·B rows from the current state (state and messages carry over to the next call).
+   * @param x inputs `[T, P, B, D]` (row-major; `[T, P, D]` for B = 1)
+   * @param y labels `[T, P, B]` in `[0, C)`
    */
   runEpisode(x: Float32Array, y: ArrayLike<number>): EngineEpisodeResult {
     const P = this.population;
+    const E = this.rows;
     const D = this.D;
     const C = this.C;
-    if (this.paramsSet.includes(false)) {
-      throw new VsmlError('BAD_ARGUMENT', 'runEpisode: V_M not set for every member (call setParams first)');
-    }
-    if (y.length % P !== 0) throw new VsmlError('SHAPE_MISMATCH', `runEpisode: y has ${y.length} entries, not [T, P=${P}]`);
-    const T = y.length / P;
-    if (x.length !== T * P * D) {
-      throw new VsmlError('SHAPE_MISMATCH', `runEpisode: x has ${x.length} entries, expected [T=${T}, P=${P}, D=${D}]`);
+    this.checkParams('runEpisode');
+    if (y.length % E !== 0) throw new VsmlError('SHAPE_MISMATCH', `runEpisode: y has ${y.length} entries, not [T, P·B=${E}]`);
+    const T = y.length / E;
+    if (x.length !== T * E * D) {
+      throw new VsmlError('SHAPE_MISMATCH', `runEpisode: x has ${x.length} entries, expected [T=${T}, P·B=${E}, D=${D}]`);
     }
     for (let i = 0; i < y.length; i++) {
       const v = y[i]!;
@@ -473,29 +599,31 @@ export class ForwardEngine {
         throw new VsmlError('BAD_ARGUMENT', `runEpisode: label y[${i}] = ${v} is not an integer in [0, ${C})`);
       }
     }
-    const logits = new Float32Array(T * P * C);
-    const loss = new Float32Array(T * P);
-    const correct = new Uint8Array(T * P);
+    const logits = new Float32Array(T * E * C);
+    const loss = new Float32Array(T * E);
+    const correct = new Uint8Array(T * E);
     const io = this.io;
     for (let t0 = 0; t0 < T; t0 += this.segmentSteps) {
       const n = Math.min(this.segmentSteps, T - t0);
-      this.f32.set(x.subarray(t0 * P * D, (t0 + n) * P * D), io.x >>> 2);
+      this.f32.set(x.subarray(t0 * E * D, (t0 + n) * E * D), io.x >>> 2);
       const yo = io.y >>> 2;
-      for (let i = 0; i < n * P; i++) this.i32[yo + i] = y[t0 * P + i]!;
+      for (let i = 0; i < n * E; i++) this.i32[yo + i] = y[t0 * E + i]!;
       this.ex.runSegment(this.cfg, n);
-      logits.set(this.f32.subarray(io.logits >>> 2, (io.logits >>> 2) + n * P * C), t0 * P * C);
-      loss.set(this.f32.subarray(io.loss >>> 2, (io.loss >>> 2) + n * P), t0 * P);
+      logits.set(this.f32.subarray(io.logits >>> 2, (io.logits >>> 2) + n * E * C), t0 * E * C);
+      loss.set(this.f32.subarray(io.loss >>> 2, (io.loss >>> 2) + n * E), t0 * E);
       const co = io.correct >>> 2;
-      for (let i = 0; i < n * P; i++) correct[t0 * P + i] = this.i32[co + i]!;
+      for (let i = 0; i < n * E; i++) correct[t0 * E + i] = this.i32[co + i]!;
     }
     let sl = 0;
     let sc = 0;
+    const B = this.innerBatch;
     const memberLoss = new Float64Array(P);
     const memberAccuracy = new Float64Array(P);
     for (let t = 0; t < T; t++) {
-      for (let p = 0; p < P; p++) {
-        const l = loss[t * P + p]!;
-        const c = correct[t * P + p]!;
+      for (let e = 0; e < E; e++) {
+        const p = Math.floor(e / B);
+        const l = loss[t * E + e]!;
+        const c = correct[t * E + e]!;
         memberLoss[p] = memberLoss[p]! + l;
         memberAccuracy[p] = memberAccuracy[p]! + c;
         sl += l;
@@ -503,17 +631,43 @@ export class ForwardEngine {
       }
     }
     for (let p = 0; p < P; p++) {
-      memberLoss[p] = T > 0 ? memberLoss[p]! / T : NaN;
-      memberAccuracy[p] = T > 0 ? memberAccuracy[p]! / T : NaN;
+      memberLoss[p] = T > 0 ? memberLoss[p]! / (T * B) : NaN;
+      memberAccuracy[p] = T > 0 ? memberAccuracy[p]! / (T * B) : NaN;
     }
     return {
       logits,
       loss,
       correct,
-      meanLoss: T > 0 ? sl / (T * P) : NaN,
-      accuracy: T > 0 ? sc / (T * P) : NaN,
+      meanLoss: T > 0 ? sl / (T * E) : NaN,
+      accuracy: T > 0 ? sc / (T * E) : NaN,
       memberLoss,
       memberAccuracy,
     };
+  }
+
+  /**
+   * Predictions without learning (held-out test accuracy): member `member`'s state averaged over its B rows (all
+   * dims of h and c: the merged network) runs one forward tick per input with zero backward messages; nothing is
+   * written back, the state and messages are unchanged.
+   * @param x inputs `[N, D]`
+   * @returns logits `[N, C]` (after the tanh bound)
+   */
+  predict(x: Float32Array, member = 0): Float32Array {
+    const D = this.D;
+    const C = this.C;
+    this.checkParams('predict');
+    this.checkMember(member, 'predict');
+    if (x.length % D !== 0) throw new VsmlError('SHAPE_MISMATCH', `predict: x has ${x.length} entries, not [N, D=${D}]`);
+    const N = x.length / D;
+    const out = new Float32Array(N * C);
+    const cap = this.segmentSteps * this.rows; // inputs per call that fit the segment buffers
+    const io = this.io;
+    for (let n0 = 0; n0 < N; n0 += cap) {
+      const n = Math.min(cap, N - n0);
+      this.f32.set(x.subarray(n0 * D, (n0 + n) * D), io.x >>> 2);
+      this.ex.predict(this.cfg, member, n);
+      out.set(this.f32.subarray(io.logits >>> 2, (io.logits >>> 2) + n * C), n0 * C);
+    }
+    return out;
   }
 }

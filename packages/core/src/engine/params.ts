@@ -1,34 +1,58 @@
 /**
  * V_M → the engine's fused parameter block (one per sub-RNN group), see assembly/engine.ts.
  *
- * Block layout (float32 offsets), H = 16, M = 8, gate columns in the stored order i, g, f, o:
+ * Block layout (float32 offsets from {@link fusedLayout}), G = 4H gate columns in the stored order i, g, f, o:
  *
  * | offset | size    | content                                                                  |
  * |--------|---------|--------------------------------------------------------------------------|
- * | 0      | 16 × 64 | `lstm.w` rows 16..31 (hidden) × gate scale × 1/2 (the state keeps 2h)      |
- * | 1024   | 8 × 64  | `lstm.w` rows 0..7 (forward message) × gate scale                        |
- * | 1536   | 8 × 64  | `lstm.w` rows 8..15 (backward message) × gate scale                      |
- * | 2048   | 64      | (`lstm.b` + gate offset) × gate scale                                    |
- * | 2112   | 16 × 8  | `fwd.w` × 1/2                                                            |
- * | 2240   | 8       | `fwd.b`                                                                  |
- * | 2248   | 16 × 8  | `bwd.w` × 1/2                                                            |
- * | 2376   | 8       | `bwd.b`                                                                  |
- * | 2384   | 4 × 8   | `fwdNorm.scale`, `fwdNorm.offset`, `bwdNorm.scale`, `bwdNorm.offset` (layer norm)   |
+ * | 0      | H × G   | `lstm.w` rows 2M..2M+H−1 (hidden) × gate scale × 1/2 (the state keeps 2h)  |
+ * | wfm    | M × G   | `lstm.w` rows 0..M−1 (forward message) × gate scale                      |
+ * | wbm    | M × G   | `lstm.w` rows M..2M−1 (backward message) × gate scale                    |
+ * | bz     | G       | (`lstm.b` + gate offset) × gate scale                                    |
+ * | wf, bf | H × M, M| `fwd.w` × 1/2, `fwd.b`                                                   |
+ * | wb, bb | H × M, M| `bwd.w` × 1/2, `bwd.b`                                                   |
+ * | ln     | 4 × M   | `fwdNorm.scale`, `fwdNorm.offset`, `bwdNorm.scale`, `bwdNorm.offset` (layer norm)   |
  *
+ * For H = 16, M = 8: 0, 1024, 1536, 2048, 2112, 2240, 2248, 2376, 2384 (2,416 floats).
  * Gate scale 1/2 for i, f, o (sigmoid(z) = (1 + tanh(z/2)) / 2) and 1 for g; gate offsets −5 (i), +5 (f).
  */
 import { VsmlError } from '../errors.js';
 
-/** Slow size and message size the kernel is compiled for. */
-export const ENGINE_H = 16;
-export const ENGINE_M = 8;
-/** Floats in one fused group block (= |V_M| of one group with layer norm, 2,416; 2,384 are used without). */
-export const FUSED_GROUP_FLOATS = 2416;
-/** Bytes of one fused group block. */
-export const FUSED_GROUP_BYTES = FUSED_GROUP_FLOATS * 4;
-
 const GATE_SCALE = [0.5, 1, 0.5, 0.5]; // i, g, f, o
 const GATE_OFFSET = [-5, 0, 5, 0];
+
+/** Float offsets of the fused block of one group for slow size H and message size M (see the module comment). */
+export interface FusedLayout {
+  readonly H: number;
+  readonly M: number;
+  readonly wfm: number;
+  readonly wbm: number;
+  readonly bz: number;
+  readonly wf: number;
+  readonly bf: number;
+  readonly wb: number;
+  readonly bb: number;
+  readonly ln: number;
+  /** floats of one block, rounded up to 16 (64-byte aligned groups) */
+  readonly floats: number;
+  /** bytes of one block */
+  readonly bytes: number;
+}
+
+/** The fused block layout for the kernel's slow size H (a multiple of 4) and message size M. */
+export function fusedLayout(H: number, M: number): FusedLayout {
+  const G = 4 * H;
+  const wfm = H * G;
+  const wbm = wfm + M * G;
+  const bz = wbm + M * G;
+  const wf = bz + G;
+  const bf = wf + H * M;
+  const wb = bf + M;
+  const bb = wb + H * M;
+  const ln = bb + M;
+  const floats = Math.ceil((ln + 4 * M) / 16) * 16;
+  return { H, M, wfm, wbm, bz, wf, bf, wb, bb, ln, floats, bytes: floats * 4 };
+}
 
 /** The six tensors of one sub-RNN group, row-major, in the documented layouts (see layout.ts). */
 export interface EngineGroupParams {
@@ -47,19 +71,27 @@ export interface EngineGroupParams {
 
 const NORM_NAMES = ['fwdNorm.scale', 'fwdNorm.offset', 'bwdNorm.scale', 'bwdNorm.offset'] as const;
 
-/** Expected sizes of the six tensors (H = 16, M = 8). */
-export const GROUP_PARAM_SIZES: Readonly<Record<Exclude<keyof EngineGroupParams, (typeof NORM_NAMES)[number]>, number>> = {
-  'lstm.w': (2 * ENGINE_M + ENGINE_H) * 4 * ENGINE_H,
-  'lstm.b': 4 * ENGINE_H,
-  'fwd.w': ENGINE_H * ENGINE_M,
-  'fwd.b': ENGINE_M,
-  'bwd.w': ENGINE_H * ENGINE_M,
-  'bwd.b': ENGINE_M,
-};
+/** Expected sizes of the six tensors. */
+function groupParamSizes(H: number, M: number): [Exclude<keyof EngineGroupParams, (typeof NORM_NAMES)[number]>, number][] {
+  return [
+    ['lstm.w', (2 * M + H) * 4 * H],
+    ['lstm.b', 4 * H],
+    ['fwd.w', H * M],
+    ['fwd.b', M],
+    ['bwd.w', H * M],
+    ['bwd.b', M],
+  ];
+}
 
-/** Writes the fused block of one group into `out` at float offset `at` (layer-norm params when `layerNorm`). */
-export function fuseGroup(g: EngineGroupParams, out: Float32Array, at: number, where: string, layerNorm = false): void {
-  for (const [name, size] of Object.entries(GROUP_PARAM_SIZES) as [keyof typeof GROUP_PARAM_SIZES, number][]) {
+/**
+ * Writes the fused block of one group into `out` at float offset `at` (layer-norm params when `layerNorm`).
+ * `H` is the model's slow size; the block's `lay.H` may be larger (rounded up to a multiple of 4): the extra units
+ * keep zero weights (`out` must be zero there).
+ */
+export function fuseGroup(g: EngineGroupParams, out: Float32Array, at: number, where: string, lay: FusedLayout, H: number, layerNorm = false): void {
+  const M = lay.M;
+  const Hk = lay.H;
+  for (const [name, size] of groupParamSizes(H, M)) {
     const v = g[name];
     if (v === undefined || v === null || typeof v.length !== 'number') {
       throw new VsmlError('BAD_ARGUMENT', `${where}: parameter '${name}' is missing`);
@@ -68,30 +100,30 @@ export function fuseGroup(g: EngineGroupParams, out: Float32Array, at: number, w
       throw new VsmlError('SHAPE_MISMATCH', `${where}: parameter '${name}' has ${v.length} entries, expected ${size}`);
     }
   }
-  const H = ENGINE_H;
-  const M = ENGINE_M;
   const G = 4 * H;
+  const Gk = 4 * Hk;
   const w = g['lstm.w'];
   const b = g['lstm.b'];
   for (let col = 0; col < G; col++) {
     const q = Math.floor(col / H);
+    const kc = q * Hk + (col - q * H); // the column in the kernel's [4][Hk] gate layout
     const sc = GATE_SCALE[q]!;
-    for (let k = 0; k < H; k++) out[at + k * G + col] = w[(2 * M + k) * G + col]! * sc * 0.5;
+    for (let k = 0; k < H; k++) out[at + k * Gk + kc] = w[(2 * M + k) * G + col]! * sc * 0.5;
     for (let s = 0; s < M; s++) {
-      out[at + 1024 + s * G + col] = w[s * G + col]! * sc;
-      out[at + 1536 + s * G + col] = w[(M + s) * G + col]! * sc;
+      out[at + lay.wfm + s * Gk + kc] = w[s * G + col]! * sc;
+      out[at + lay.wbm + s * Gk + kc] = w[(M + s) * G + col]! * sc;
     }
-    out[at + 2048 + col] = (b[col]! + GATE_OFFSET[q]!) * sc;
+    out[at + lay.bz + kc] = (b[col]! + GATE_OFFSET[q]!) * sc;
   }
   const fw = g['fwd.w'];
   const bw = g['bwd.w'];
   for (let i = 0; i < H * M; i++) {
-    out[at + 2112 + i] = fw[i]! * 0.5;
-    out[at + 2248 + i] = bw[i]! * 0.5;
+    out[at + lay.wf + i] = fw[i]! * 0.5; // rows k < H of [Hk][M]: the same flat index
+    out[at + lay.wb + i] = bw[i]! * 0.5;
   }
   for (let j = 0; j < M; j++) {
-    out[at + 2240 + j] = g['fwd.b'][j]!;
-    out[at + 2376 + j] = g['bwd.b'][j]!;
+    out[at + lay.bf + j] = g['fwd.b'][j]!;
+    out[at + lay.bb + j] = g['bwd.b'][j]!;
   }
   if (layerNorm) {
     NORM_NAMES.forEach((name, i) => {
@@ -100,7 +132,7 @@ export function fuseGroup(g: EngineGroupParams, out: Float32Array, at: number, w
         throw new VsmlError('BAD_ARGUMENT', `${where}: parameter '${name}' is missing (layerNorm is on)`);
       }
       if (v.length !== M) throw new VsmlError('SHAPE_MISMATCH', `${where}: parameter '${name}' has ${v.length} entries, expected ${M}`);
-      for (let j = 0; j < M; j++) out[at + 2384 + i * M + j] = v[j]!;
+      for (let j = 0; j < M; j++) out[at + lay.ln + i * M + j] = v[j]!;
     });
   }
 }

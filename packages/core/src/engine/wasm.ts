@@ -51,6 +51,9 @@ export interface EngineExports {
   heapBase(): number;
   tanhTest(ptr: number, n: number): void;
   runSegment(cfg: number, steps: number): void;
+  /** logits of N inputs from member p's row-mean state, forward ticks only, nothing written back */
+  predict(cfg: number, member: number, n: number): void;
+  mergeMember(cfg: number, member: number): void;
   /** profiling build only (scripts/bench-engine.mjs --profile): milliseconds per phase */
   profileRead(phase: number): number;
   profileReset(): void;

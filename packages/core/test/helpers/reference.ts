@@ -12,6 +12,8 @@
  * - step: merge the first floor(H·innerBatchMerge) dims of h and c over each member's B rows (B > 1);
  *   forward tick; CE; err = (softmax − onehot)/B, lab = feedLabel ? onehot : 0; reverse tick when backwardPass
  *   (then err = lab = 0).
+ * - `opts` (the clone's changes): zeroStaleBackward zeros every layer's backward messages before a forward tick;
+ *   errorScale / perRowError: err = errorScale·(softmax − onehot), not divided by B with perRowError.
  */
 import type { ModelConfig } from '../../src/config.js';
 
@@ -22,6 +24,15 @@ export interface RefInit {
   c: ArrayLike<number>[];
   /** per layer, [E, I, O, H] (default 0) */
   h?: ArrayLike<number>[];
+}
+
+/** The clone's deliberate changes (packages/clone/src/loop.ts); the defaults are the official semantics. */
+export interface RefOptions {
+  /** CHANGE 1: every forward tick sees zero backward messages */
+  zeroStaleBackward?: boolean;
+  /** the injected error is errorScale·(softmax − onehot), divided by B unless perRowError (CHANGE 2) */
+  errorScale?: number;
+  perRowError?: boolean;
 }
 
 export interface RefResult {
@@ -55,6 +66,7 @@ export function referenceEpisode(
   init: RefInit,
   x: ArrayLike<number>,
   y: ArrayLike<number>,
+  opts: RefOptions = {},
 ): RefResult {
   const L = config.layers.length;
   const H = config.slowSize;
@@ -165,6 +177,12 @@ export function referenceEpisode(
       bwdIn[L - 1]![(e * C + b) * M] = errIn[e * C + b]!;
       bwdIn[L - 1]![(e * C + b) * M + 1] = labIn[e * C + b]!;
     }
+    if (!reverse && opts.zeroStaleBackward) {
+      for (let l = 0; l < L; l++) {
+        const O = config.layers[l]!.out;
+        bwdIn[l]!.fill(0, e * O * M, (e + 1) * O * M);
+      }
+    }
     let last: Float64Array = new Float64Array(C * M);
     const order = [...Array(L).keys()];
     if (reverse) order.reverse();
@@ -216,7 +234,7 @@ export function referenceEpisode(
       out.correct[t * E + e] = arg === label ? 1 : 0;
       for (let b = 0; b < C; b++) {
         out.logits[(t * E + e) * C + b] = logits[b]!;
-        newErr[e * C + b] = (Math.exp(logits[b]! - mx) / se - (b === label ? 1 : 0)) / B;
+        newErr[e * C + b] = ((opts.errorScale ?? 1) * (Math.exp(logits[b]! - mx) / se - (b === label ? 1 : 0))) / (opts.perRowError ? 1 : B);
         newLab[e * C + b] = config.feedLabel && b === label ? 1 : 0;
       }
     }

@@ -1,0 +1,82 @@
+// The clone's step on core's forward engine (createCloneEngine: merging, zero stale backward messages, per-row
+// scaled error) against the tfjs reference (cloneStep / predictLogits), and metaTestClone on both engines.
+import { tf, disposePreparedModel, disposeState, initState, prepareModel, unflattenParams, disposeParams, type VlState } from '@vsml/core';
+import { Rng } from '@vsml/rng';
+import { cloneModelConfig, cloneStep, createCloneEngine, metaTestClone, predictLogits, tidy } from '../src/index.js';
+import { randomVm, useBackend } from './helpers.js';
+
+useBackend();
+
+function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
+  return m;
+}
+
+describe('clone step: forward engine == cloneStep (tfjs)', () => {
+  // the clone's model (slow 32, msg 8, clip ±4, outputIdx 0, backwardPass, merge 1) on a tiny 2-layer network
+  test.each([
+    ['merge 1 (the clone preset)', {}],
+    ['merge 0.5, 1 micro tick', { innerBatchMerge: 0.5, microTicks: 1 }],
+  ])('%s: logits, state and predictions over 4 steps', (_n, extra) => {
+    const config = cloneModelConfig(extra, [6, 5, 3]);
+    const vm = randomVm(config, 4);
+    const B = 4;
+    const T = 4;
+    const errorScale = 0.7;
+    const params = unflattenParams(config, vm);
+    const model = prepareModel(params, config);
+    const before = tf.memory().numTensors;
+    const rng = Rng.fromSeed(9);
+    const xs = rng.fillNormal(new Float32Array(T * B * 6));
+    const ys = Int32Array.from({ length: T * B }, () => rng.int(0, 3));
+    const engine = createCloneEngine(config, vm, B, errorScale, 17);
+    let state: VlState = initState(config, { population: 1, innerBatch: B, seed: 17 });
+    for (let t = 0; t < T; t++) {
+      const x = xs.subarray(t * B * 6, (t + 1) * B * 6);
+      const y = ys.subarray(t * B, (t + 1) * B);
+      const got = engine.runEpisode(x, y);
+      const prev = state;
+      const r = tidy(() => {
+        const s = cloneStep(model, prev, tf.tensor2d(x, [B, 6]), tf.tensor1d(y, 'int32'), { errorScale });
+        return { state: s.state, logits: s.logits };
+      });
+      state = r.state;
+      disposeState(prev, state);
+      expect(maxRel(got.logits, r.logits.dataSync())).toBeLessThan(1e-5);
+      r.logits.dispose();
+    }
+    config.layers.forEach((_, l) => {
+      const s = engine.getState(l);
+      expect(maxRel(s.c, state.layers[l]!.c.dataSync())).toBeLessThan(1e-5);
+      expect(maxRel(s.h, state.layers[l]!.h.dataSync())).toBeLessThan(1e-5);
+    });
+    const xt = rng.fillNormal(new Float32Array(7 * 6));
+    const lt = tidy(() => predictLogits(model, state, tf.tensor2d(xt, [7, 6])));
+    expect(maxRel(engine.predict(xt), lt.dataSync())).toBeLessThan(1e-5);
+    lt.dispose();
+    disposeState(state);
+    expect(tf.memory().numTensors).toBe(before);
+    disposePreparedModel(model);
+    disposeParams(params);
+  });
+});
+
+describe('metaTestClone: engine wasm == engine tfjs', () => {
+  test('same online losses, correctness and test accuracies', async () => {
+    const model = { slowSize: 8, msgSize: 4, microTicks: 2 };
+    const vm = randomVm(cloneModelConfig(model, [16, 10]), 11);
+    const spec = { datasets: ['random'], preprocess: { resize: [4, 4] as [number, number] }, steps: 6, innerBatch: 3, seeds: [2], evalEvery: 3, evalCount: 12, errorScale: 0.8, sgd: { enabled: false } };
+    const before = tf.memory().numTensors;
+    const w = await metaTestClone({ vm, model, spec, engine: 'wasm' });
+    const t = await metaTestClone({ vm, model, spec, engine: 'tfjs' });
+    expect(tf.memory().numTensors).toBe(before);
+    const [a, b] = [w.runs[0]!, t.runs[0]!];
+    expect(maxRel(a.loss, b.loss)).toBeLessThan(1e-5);
+    expect(Array.from(a.correct)).toEqual(Array.from(b.correct));
+    expect(a.testSteps).toEqual(b.testSteps);
+    expect(a.testAccuracy).toEqual(b.testAccuracy);
+    expect(maxRel(a.testLoss, b.testLoss)).toBeLessThan(1e-5);
+  });
+});
