@@ -19,6 +19,7 @@ describe('clone step: forward engine == cloneStep (tfjs)', () => {
   test.each([
     ['merge 1 (the clone preset)', {}],
     ['merge 0.5, 1 micro tick', { innerBatchMerge: 0.5, microTicks: 1 }],
+    ['separate reverse-tick LSTM (the update-circuit preset)', { separateBackwardRnn: true }],
   ])('%s: logits, state and predictions over 4 steps', (_n, extra) => {
     const config = cloneModelConfig(extra, [6, 5, 3]);
     const vm = randomVm(config, 4);
