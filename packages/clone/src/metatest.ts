@@ -15,7 +15,6 @@
  */
 import {
   tf,
-  createForwardEngine,
   countVL,
   countVM,
   initState,
@@ -24,8 +23,6 @@ import {
   unflattenParams,
   disposeParams,
   disposeState,
-  type ForwardEngine,
-  type ModelConfig,
   type VlState,
 } from '@vsml/core';
 import { evaluationSet, loadDataset, openEpisodeSampler, type EvaluationSet } from '@vsml/datasets';
@@ -33,6 +30,7 @@ import { Rng } from '@vsml/rng';
 import { cloneModelConfig, parseWith, MetaTestSchema, EmulationSchema, type Emulation, type EmulationInput, type MetaTestInput, type MetaTestSpec } from './config.js';
 import { emulatedPredict, sgdStep, type Aggregation } from './emulated.js';
 import { CloneError } from './errors.js';
+import { createCloneEngine, type CloneEngine } from './engine.js';
 import { cloneStep, predictLogits, readWeights, tidy, yieldToEventLoop } from './loop.js';
 
 /** Mean ± std over seeds. */
@@ -108,23 +106,6 @@ export interface MetaTestOptions {
   readonly onRun?: (run: MetaTestRun) => void | Promise<void>;
   /** `wasm` (default): core's forward engine; `tfjs`: `cloneStep` on the tfjs backend (reference, GPU) */
   readonly engine?: CloneEngine;
-}
-
-/** Where the clone's meta-test steps run. */
-export type CloneEngine = 'wasm' | 'tfjs';
-
-/**
- * Core's forward engine set up to run {@link cloneStep} (one learner, inner batch B): merging before every forward
- * tick, zero backward messages in forward ticks (CHANGE 1), error `errorScale·(softmax − onehot)` per row (CHANGE 2).
- * The state is core's `initState` (seed `stateSeed`). Use `runEpisode(x [T,B,D], y [T,B])` for steps and
- * `predict(x)` for {@link predictLogits}.
- */
-export function createCloneEngine(config: ModelConfig, vm: Float32Array, innerBatch: number, errorScale: number, stateSeed: number): ForwardEngine {
-  if (!config.backwardPass) throw new CloneError('BAD_ARGUMENT', 'createCloneEngine: the clone step needs backwardPass');
-  const e = createForwardEngine({ ...config, population: 1, innerBatch, zeroStaleBackward: true, perRowError: true, errorScale });
-  e.setParamsFlat(vm);
-  e.initState(stateSeed);
-  return e;
 }
 
 function stat(xs: readonly number[]): Stat {
