@@ -2,7 +2,7 @@
 // scaled error) against the tfjs reference (cloneStep / predictLogits), and metaTestClone on both engines.
 import { tf, disposePreparedModel, disposeState, initState, prepareModel, unflattenParams, disposeParams, type VlState } from '@vsml/core';
 import { Rng } from '@vsml/rng';
-import { cloneMemberBytes, cloneModelConfig, cloneStep, createCloneEngine, EngineFitness, fitnessOf, improveClone, metaTestClone, predictLogits, tidy, type FitnessEpisode } from '../src/index.js';
+import { calibrateClone, cloneMemberBytes, cloneModelConfig, cloneStep, createCloneEngine, EngineFitness, fitnessOf, improveClone, metaTestClone, predictLogits, tidy, type FitnessEpisode } from '../src/index.js';
 import { randomVm, useBackend } from './helpers.js';
 
 useBackend();
@@ -119,4 +119,29 @@ describe('improveClone: engine wasm == engine tfjs', () => {
     expect(maxRel(w.history.flatMap((h) => keys.map((k) => h[k])), t.history.flatMap((h) => keys.map((k) => h[k])))).toBeLessThan(1e-4);
     expect(w.history.map((h) => h.sigma)).toEqual(t.history.map((h) => h.sigma));
   });
+});
+
+describe('calibrateClone: engine wasm == engine tfjs', () => {
+  test('shallow: the same gains, errors and scales', () => {
+    const model = { slowSize: 8, msgSize: 4, microTicks: 2 };
+    const hidden: number[] = [];
+    const vm = randomVm(cloneModelConfig(model, [16, ...hidden, 10]), 21);
+    const opts = { vm, model, emulation: { eta: 1 }, dataset: 'random', preprocess: { resize: [4, 4] as [number, number] }, hidden, steps: 5, innerBatch: 3, rounds: 2, seed: 3 };
+    const before = tf.memory().numTensors;
+    const w = calibrateClone({ ...opts, engine: 'wasm' });
+    const t = calibrateClone({ ...opts, engine: 'tfjs' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(w.rounds.length).toBe(t.rounds.length);
+    const nums = (c: typeof w): number[] => [c.errorScale, ...c.rounds.flatMap((r) => [r.errorScale, r.gain, r.relError, r.rate])];
+    expect(nums(w).every(Number.isFinite)).toBe(true);
+    expect(maxRel(nums(w), nums(t))).toBeLessThan(1e-3);
+  });
+});
+
+test('calibrateClone: engine wasm refuses hidden layers (tfjs is the default there)', () => {
+  const model = { slowSize: 8, msgSize: 4, microTicks: 2 };
+  const vm = randomVm(cloneModelConfig(model, [16, 5, 10]), 21);
+  const opts = { vm, model, dataset: 'random', preprocess: { resize: [4, 4] as [number, number] }, hidden: [5], steps: 2, innerBatch: 2, rounds: 1 };
+  expect(() => calibrateClone({ ...opts, engine: 'wasm' })).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+  expect(calibrateClone(opts).rounds).toHaveLength(1);
 });
