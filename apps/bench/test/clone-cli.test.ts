@@ -121,6 +121,12 @@ describe('vsml metatest --clone / vsml improve', () => {
     expect(r.onlineAccuracy.mean).toHaveLength(4);
     expect(r.dataset).toBe('mnist clone-demo');
     expect(r.testAccuracy.steps).toEqual([0, 2, 4]);
+    // 2 worker threads: the same results
+    const mt2 = await runMetatest({ config, clone: vm, suite: ['demo'], out: path.join(dir, 'mt2'), commandLine: 't', workers: 2 }, bufferOut());
+    for (const f of fs.readdirSync(path.join(mt2, 'results'))) {
+      expect(fs.readFileSync(path.join(mt2, 'results', f), 'utf8')).toBe(fs.readFileSync(path.join(mt, 'results', f), 'utf8'));
+    }
+    expect(fs.readdirSync(path.join(mt2, 'results'))).toHaveLength(4);
 
     const straight = await runImprove({ config, vm, metatest: 'demo', out: path.join(dir, 'imp'), quiet: true, commandLine: 't' }, bufferOut());
     const files = fs.readdirSync(path.join(straight, 'results')).sort();

@@ -86,8 +86,8 @@ export { vmFromCheckpoint, vmCheckpoint } from './vm.js';
 
 // --- meta-test ---
 /** Meta-test of a clone next to SGD on the emulated network, results in the bench report schema. */
-export { metaTestClone, summariseRuns } from './metatest.js';
-export type { MetaTestOptions, MetaTestResult, MetaTestRun, MetaTestProgress, Stat } from './metatest.js';
+export { metaTestClone, summariseRuns, runMetaTestTask } from './metatest.js';
+export type { MetaTestOptions, MetaTestResult, MetaTestRun, MetaTestProgress, MetaTestTask, MetaTestPair, Stat } from './metatest.js';
 /** The clone's step on core's forward engine (one learner, or P learners with their own V_M). */
 export { createCloneEngine, createClonePopulationEngine, cloneMemberBytes, parseCloneEngine } from './engine.js';
 export type { CloneEngine } from './engine.js';
