@@ -1,3 +1,3 @@
 import { libraryConfig } from '../../tsup.library';
 
-export default libraryConfig();
+export default libraryConfig({ copy: ['metatest-worker.mjs'] });

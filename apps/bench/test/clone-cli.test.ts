@@ -121,6 +121,12 @@ describe('vsml metatest --clone / vsml improve', () => {
     expect(r.onlineAccuracy.mean).toHaveLength(4);
     expect(r.dataset).toBe('mnist clone-demo');
     expect(r.testAccuracy.steps).toEqual([0, 2, 4]);
+    // 2 worker threads: the same results
+    const mt2 = await runMetatest({ config, clone: vm, suite: ['demo'], out: path.join(dir, 'mt2'), commandLine: 't', workers: 2 }, bufferOut());
+    for (const f of fs.readdirSync(path.join(mt2, 'results'))) {
+      expect(fs.readFileSync(path.join(mt2, 'results', f), 'utf8')).toBe(fs.readFileSync(path.join(mt, 'results', f), 'utf8'));
+    }
+    expect(fs.readdirSync(path.join(mt2, 'results'))).toHaveLength(4);
 
     const straight = await runImprove({ config, vm, metatest: 'demo', out: path.join(dir, 'imp'), quiet: true, commandLine: 't' }, bufferOut());
     const files = fs.readdirSync(path.join(straight, 'results')).sort();
@@ -140,6 +146,14 @@ describe('vsml metatest --clone / vsml improve', () => {
     await runImprove({ resume: broken, quiet: true, commandLine: 't' }, bufferOut());
     expect(readMetrics(path.join(broken, 'metrics.jsonl')).map((g) => [g.step, g['meanFitness']])).toEqual(gens.map((g) => [g.step, g['meanFitness']]));
     expect(paramsOf(path.join(broken, 'vm.json'))).toEqual(paramsOf(path.join(straight, 'vm.json')));
+    await expect(runImprove({ resume: broken, cloneEngine: 'tfjs', quiet: true }, bufferOut())).rejects.toThrow(/runs on wasm/);
+
+    // the tfjs reference engine: the same CMA-ES trajectory (fitness values equal to float rounding)
+    const ref = await runImprove({ config, vm, out: path.join(dir, 'imp-tfjs'), quiet: true, commandLine: 't', cloneEngine: 'tfjs' }, bufferOut());
+    expect(paramsOf(path.join(ref, 'vm.json'))).toEqual(paramsOf(path.join(straight, 'vm.json')));
+    const refGens = readMetrics(path.join(ref, 'metrics.jsonl'));
+    refGens.forEach((g, i) => expect(g['meanFitness']).toBeCloseTo(gens[i]!['meanFitness'] as number, 4));
+    await expect(runImprove({ config, vm, out: path.join(dir, 'imp-x'), quiet: true, cloneEngine: 'gpu' }, bufferOut())).rejects.toThrow(/wasm' or 'tfjs'/);
   });
 
   it('needs --vm, and refuses an unknown clone suite', async () => {

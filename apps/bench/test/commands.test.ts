@@ -9,6 +9,7 @@ import { runTrace } from '../src/commands/trace.js';
 import { collectInfo } from '../src/commands/info.js';
 import { runDemo, runMainJob, shippedCheckpoints } from '../src/commands/demo.js';
 import { runTickBench } from '../src/commands/bench.js';
+import { runImproveGenBench, runMetatestWorkersBench } from '../src/commands/bench-clone.js';
 import { bufferOut } from '../src/commands/common.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vsml-bench-'));
@@ -106,6 +107,24 @@ describe('vsml info, demo, bench tick', () => {
     expect(recs[0]!['seconds_per_step']).toBeGreaterThan(0);
     expect(recs[2]!['loadavg']).toHaveLength(3);
     expect(out.text().trim().split('\n')).toHaveLength(3);
+  });
+
+  it('bench improve-gen times both engines interleaved (same fitness) and prints the ratio and load average', async () => {
+    const out = bufferOut();
+    const recs = await runImproveGenBench({ popSize: 2, steps: 3, innerBatch: 2, D: 6, C: 3, rounds: 1, backend: 'wasm' }, out);
+    expect(recs.map((r) => r['engine'] ?? r['bench'])).toEqual(['wasm', 'tfjs', 'ratio']);
+    expect(recs[0]).toMatchObject({ bench: 'improve-gen', members: 4, steps: 3, inner_batch: 2 });
+    expect(recs[0]!['seconds_per_generation']).toBeGreaterThan(0);
+    expect(recs[2]!['fitness_max_rel_diff']).toBeLessThan(1e-4);
+    expect(recs[2]!['loadavg']).toHaveLength(3);
+  });
+
+  it('bench metatest-workers compares 1 and 2 worker threads (identical results)', async () => {
+    const out = bufferOut();
+    const recs = await runMetatestWorkersBench({ datasets: ['random'], seeds: [1, 2], steps: 2, innerBatch: 2, evalCount: 5, preprocess: { resize: [4, 4] }, rounds: 1, backend: 'wasm' }, out);
+    expect(recs.map((r) => [r['bench'], r['workers']])).toEqual([['metatest-workers', 1], ['metatest-workers', 2], ['speedup', 2]]);
+    expect(recs[2]).toMatchObject({ identical_results: true, workers: 2 });
+    expect(recs[0]!['seconds_per_metatest_step']).toBeGreaterThan(0);
   });
 
   it('registers every command of the CLI, each with --help', () => {

@@ -10,13 +10,18 @@
  * - Common random numbers: every candidate of generation g sees the same episode (data and initial state from g),
  *   different generations see different episodes. Minimisation; only ranks enter CMA-ES.
  * - Resumable: the CMA-ES state (with its generator) and the history go into a `train` checkpoint.
+ * - Engines: `wasm` (default) runs the λ candidates, the unchanged clone and the mean of a generation as P = λ + 2
+ *   members of core's forward engine, each with its own V_M, the same data and the same initial state
+ *   ({@link EngineFitness}); `tfjs` runs them one after the other with `cloneStep` ({@link fitnessOf}, the reference).
+ *   Both give the same fitness to float rounding.
  */
-import { tf, initState, paramLayout, prepareModel, disposePreparedModel, unflattenParams, disposeParams, disposeState, type CheckpointInput, type ModelConfig, type Provenance, type VlState } from '@vsml/core';
+import { tf, initState, type ForwardEngine, paramLayout, prepareModel, disposePreparedModel, unflattenParams, disposeParams, disposeState, type CheckpointInput, type ModelConfig, type Provenance, type VlState } from '@vsml/core';
 import { openEpisodeSampler, type EpisodeSampler } from '@vsml/datasets';
 import { CmaEs } from '@vsml/evolve';
 import { Rng } from '@vsml/rng';
 import { assertCloningDataset, cloneModelConfig, EmulationSchema, ImproveSchema, parseWith, type Emulation, type EmulationInput, type ImproveInput, type ImproveSpec } from './config.js';
 import { CloneError } from './errors.js';
+import { cloneMemberBytes, createClonePopulationEngine, parseCloneEngine, type CloneEngine } from './engine.js';
 import { cloneStep, tidy, yieldToEventLoop } from './loop.js';
 import { vmCheckpoint } from './vm.js';
 
@@ -53,6 +58,10 @@ export interface ImproveOptions {
   readonly onCheckpoint?: (c: CheckpointInput, info: { generation: number; final: boolean }) => void | Promise<void>;
   readonly onProgress?: (p: { generation: number; generations: number; candidate: number; candidates: number; elapsedMs: number }) => void | Promise<void>;
   readonly shouldStop?: () => boolean;
+  /** `wasm` (default): all candidates of a generation side by side on core's forward engine; `tfjs`: `cloneStep` */
+  readonly engine?: CloneEngine;
+  /** `wasm` engine: memory for the members' states of one engine (default 1 GiB); more members run in groups */
+  readonly engineMemoryBytes?: number;
 }
 
 /** What {@link improveClone} returns. */
@@ -98,7 +107,7 @@ export interface FitnessEpisode {
  * Fitness of one V_M on one episode: mean online cross-entropy over the last `window` fraction of the steps.
  * Exported for tests and for evaluating a V_M outside the search.
  */
-export function fitnessOf(vm: Float32Array, config: ModelConfig, ep: FitnessEpisode, spec: Pick<ImproveSpec, 'steps' | 'innerBatch' | 'fitnessWindow' | 'errorScale' | 'chunkRows'>): number {
+export function fitnessOf(vm: Float32Array, config: ModelConfig, ep: FitnessEpisode, spec: FitnessSpec): number {
   const B = spec.innerBatch;
   const D = config.layers[0]!.in;
   const C = config.layers[config.layers.length - 1]!.out;
@@ -137,9 +146,113 @@ export function fitnessOf(vm: Float32Array, config: ModelConfig, ep: FitnessEpis
   }
 }
 
+/** The spec fields a fitness evaluation reads. */
+export type FitnessSpec = Pick<ImproveSpec, 'steps' | 'innerBatch' | 'fitnessWindow' | 'errorScale' | 'chunkRows'>;
+
 /**
- * Runs sep-CMA-ES around a cloned V_M (see the module comment). Needs an initialised tfjs backend.
- * @throws CloneError FORBIDDEN_DATASET, BAD_CONFIG, CHECKPOINT_MISMATCH
+ * Fitness of many V_M on one episode on core's forward engine ({@link createClonePopulationEngine}): every V_M is
+ * one member with its own parameters, the same data and the same initial state (`initState` seed `ep.stateSeed`,
+ * member key 0 for all: the state {@link fitnessOf} starts from). Members run in groups of at most
+ * `floor(memoryBytes / cloneMemberBytes)`; the engines (one per group size) are kept for the next call. A member's
+ * fitness does not depend on the grouping; it equals {@link fitnessOf} to float rounding.
+ */
+export class EngineFitness {
+  /** most members one engine holds */
+  readonly maxMembers: number;
+  private readonly engines = new Map<number, { engine: ForwardEngine; x: Float32Array; y: Int32Array }>();
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly spec: FitnessSpec,
+    memoryBytes = 2 ** 30,
+  ) {
+    if (!(memoryBytes > 0)) throw new CloneError('BAD_ARGUMENT', `EngineFitness: memoryBytes must be > 0, got ${memoryBytes}`);
+    this.maxMembers = Math.max(1, Math.floor(memoryBytes / cloneMemberBytes(config, spec.innerBatch)));
+  }
+
+  private engineFor(P: number): { engine: ForwardEngine; x: Float32Array; y: Int32Array } {
+    let e = this.engines.get(P);
+    if (!e) {
+      const engine = createClonePopulationEngine(this.config, P, this.spec.innerBatch, this.spec.errorScale);
+      const n = engine.segmentSteps * engine.rows;
+      e = { engine, x: new Float32Array(n * this.config.layers[0]!.in), y: new Int32Array(n) };
+      this.engines.set(P, e);
+    }
+    return e;
+  }
+
+  /**
+   * Fitness of each V_M (mean online cross-entropy over the last `fitnessWindow` of the steps; +∞ when not finite).
+   * @param onGroup called after each group of members with the number of members done (e.g. progress, yielding)
+   */
+  async evaluate(vms: readonly Float32Array[], ep: FitnessEpisode, onGroup?: (done: number) => void | Promise<void>): Promise<number[]> {
+    const out: number[] = [];
+    const nGroups = Math.ceil(vms.length / this.maxMembers);
+    for (let g = 0; g < nGroups; g++) {
+      const group = vms.slice(g * this.maxMembers, (g + 1) * this.maxMembers);
+      out.push(...this.group(group, ep));
+      await onGroup?.(out.length);
+    }
+    return out;
+  }
+
+  private group(vms: readonly Float32Array[], ep: FitnessEpisode): number[] {
+    const P = vms.length;
+    const { engine, x, y } = this.engineFor(P);
+    const B = this.spec.innerBatch;
+    const D = this.config.layers[0]!.in;
+    const T = this.spec.steps;
+    const from = T - Math.max(1, Math.round(T * this.spec.fitnessWindow));
+    const n = engine.paramCount;
+    const flat = new Float32Array(P * n);
+    vms.forEach((v, p) => {
+      if (v.length !== n) throw new CloneError('SHAPE_MISMATCH', `EngineFitness: V_M ${p} has ${v.length} entries, the model needs ${n}`);
+      flat.set(v, p * n);
+    });
+    engine.setPopulationParamsFlat(flat);
+    engine.initState(ep.stateSeed, new Array<number>(P).fill(0));
+    const acc = new Float64Array(P);
+    const E = P * B;
+    let segK = -1;
+    let seg: { readonly x: Float32Array; readonly y: Int32Array } = { x: new Float32Array(0), y: new Int32Array(0) };
+    for (let t0 = 0; t0 < T; ) {
+      const k = Math.floor(t0 / ep.segment);
+      const off = t0 % ep.segment;
+      const steps = Math.min(engine.segmentSteps, ep.segment - off, T - t0);
+      if (k !== segK) {
+        seg = ep.data(k);
+        segK = k;
+      }
+      // the same B rows of data for every member: x [steps, P, B, D], y [steps, P, B]
+      for (let s = 0; s < steps; s++) {
+        const xs = seg.x.subarray((off + s) * B * D, (off + s + 1) * B * D);
+        const ys = seg.y.subarray((off + s) * B, (off + s + 1) * B);
+        for (let p = 0; p < P; p++) {
+          x.set(xs, (s * P + p) * B * D);
+          y.set(ys, (s * P + p) * B);
+        }
+      }
+      const r = engine.runEpisode(x.subarray(0, steps * E * D), y.subarray(0, steps * E));
+      for (let s = 0; s < steps; s++) {
+        if (t0 + s < from) continue;
+        for (let p = 0; p < P; p++) {
+          let m = 0;
+          for (let b = 0; b < B; b++) m += r.loss[s * E + p * B + b]!;
+          acc[p] = acc[p]! + m / B;
+        }
+      }
+      t0 += steps;
+    }
+    return Array.from(acc, (a) => {
+      const v = a / (T - from);
+      return Number.isFinite(v) ? v : Number.POSITIVE_INFINITY;
+    });
+  }
+}
+
+/**
+ * Runs sep-CMA-ES around a cloned V_M (see the module comment). The `tfjs` engine needs an initialised tfjs backend.
+ * @throws CloneError FORBIDDEN_DATASET, BAD_CONFIG, BAD_ARGUMENT, CHECKPOINT_MISMATCH
  */
 export async function improveClone(opts: ImproveOptions): Promise<ImproveResult> {
   const spec = parseWith(ImproveSchema, opts.spec ?? {}, 'improve');
@@ -156,6 +269,8 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
   if (base.length !== paramLayout(config).reduce((a, s) => a + s.size, 0)) {
     throw new CloneError('SHAPE_MISMATCH', `improveClone: V_M has ${base.length} entries, the model needs ${paramLayout(config).reduce((a, s) => a + s.size, 0)}`);
   }
+  const engine = parseCloneEngine(opts.engine, 'improveClone');
+  const engineFit = engine === 'wasm' ? new EngineFitness(config, spec, opts.engineMemoryBytes) : null;
   const compose = (sub: Float64Array): Float32Array => {
     const v = Float32Array.from(base);
     indices.forEach((j, i) => (v[j] = sub[i]!));
@@ -204,14 +319,28 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
       stateSeed: Rng.fromSeed(spec.seed, 0x494d50, g).int(0, 2 ** 31),
     };
     const xs = es.ask();
-    const fit: number[] = [];
-    for (let i = 0; i < xs.length; i++) {
-      fit.push(fitnessOf(compose(xs[i]!), config, ep, spec));
-      await yieldToEventLoop();
-      await opts.onProgress?.({ generation: g, generations: spec.generations, candidate: i + 1, candidates: xs.length, elapsedMs: Date.now() - t0 });
+    let fit: number[];
+    let baseline: number;
+    let meanFitness: number;
+    if (engineFit) {
+      // λ candidates, the unchanged clone and the mean: P = λ + 2 members of one episode
+      const all = await engineFit.evaluate([...xs.map(compose), base, compose(es.mean)], ep, async (done) => {
+        await yieldToEventLoop();
+        await opts.onProgress?.({ generation: g, generations: spec.generations, candidate: done, candidates: xs.length + 2, elapsedMs: Date.now() - t0 });
+      });
+      fit = all.slice(0, xs.length);
+      baseline = all[xs.length]!;
+      meanFitness = all[xs.length + 1]!;
+    } else {
+      fit = [];
+      for (let i = 0; i < xs.length; i++) {
+        fit.push(fitnessOf(compose(xs[i]!), config, ep, spec));
+        await yieldToEventLoop();
+        await opts.onProgress?.({ generation: g, generations: spec.generations, candidate: i + 1, candidates: xs.length, elapsedMs: Date.now() - t0 });
+      }
+      baseline = fitnessOf(base, config, ep, spec);
+      meanFitness = fitnessOf(compose(es.mean), config, ep, spec);
     }
-    const baseline = fitnessOf(base, config, ep, spec);
-    const meanFitness = fitnessOf(compose(es.mean), config, ep, spec);
     es.tell(xs, fit);
     const sorted = [...fit].sort((a, b) => a - b);
     const ib = fit.indexOf(sorted[0]!);

@@ -86,8 +86,11 @@ export { vmFromCheckpoint, vmCheckpoint } from './vm.js';
 
 // --- meta-test ---
 /** Meta-test of a clone next to SGD on the emulated network, results in the bench report schema. */
-export { metaTestClone, summariseRuns, createCloneEngine } from './metatest.js';
-export type { MetaTestOptions, MetaTestResult, MetaTestRun, MetaTestProgress, Stat, CloneEngine } from './metatest.js';
+export { metaTestClone, summariseRuns, runMetaTestTask } from './metatest.js';
+export type { MetaTestOptions, MetaTestResult, MetaTestRun, MetaTestProgress, MetaTestTask, MetaTestPair, Stat } from './metatest.js';
+/** The clone's step on core's forward engine (one learner, or P learners with their own V_M). */
+export { createCloneEngine, createClonePopulationEngine, cloneMemberBytes, parseCloneEngine } from './engine.js';
+export type { CloneEngine } from './engine.js';
 
 // --- calibration ---
 /** The clone's implicit learning rate measured on the train split, and the error scale that restores η. */
@@ -96,5 +99,5 @@ export type { CalibrateOptions, Calibration, CalibrationRound } from './calibrat
 
 // --- improving the clone ---
 /** sep-CMA-ES on the cloned V_M (fitness: loss after a long unrolled episode on MNIST). */
-export { improveClone, fitnessOf, searchIndices, IMPROVE_CHECKPOINT_FORMAT } from './improve.js';
-export type { ImproveOptions, ImproveResult, ImproveRecord, FitnessEpisode } from './improve.js';
+export { improveClone, fitnessOf, EngineFitness, searchIndices, IMPROVE_CHECKPOINT_FORMAT } from './improve.js';
+export type { ImproveOptions, ImproveResult, ImproveRecord, FitnessEpisode, FitnessSpec } from './improve.js';

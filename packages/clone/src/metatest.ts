@@ -12,10 +12,18 @@
  * Engines: `wasm` (default) runs the clone's steps on core's forward engine (WebAssembly SIMD, with the clone's
  * `zeroStaleBackward` and per-row `errorScale`, see loop.ts); `tfjs` runs `cloneStep` / `predictLogits` on the tfjs
  * backend (the reference, and the GPU path). Both compute the same numbers to float rounding; SGD always runs on tfjs.
+ *
+ * Workers: the (dataset, seed) runs are independent; with `workers: N > 1` they run on N worker threads (core's
+ * `WorkerPool`, loading this package's built `dist/metatest-worker.mjs`, each thread initialising the caller's tfjs
+ * backend) and are summarised in spec order, so the results are bit-identical to one worker.
  */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   tf,
-  createForwardEngine,
+  currentBackend,
+  WorkerPool,
   countVL,
   countVM,
   initState,
@@ -24,8 +32,6 @@ import {
   unflattenParams,
   disposeParams,
   disposeState,
-  type ForwardEngine,
-  type ModelConfig,
   type VlState,
 } from '@vsml/core';
 import { evaluationSet, loadDataset, openEpisodeSampler, type EvaluationSet } from '@vsml/datasets';
@@ -33,6 +39,7 @@ import { Rng } from '@vsml/rng';
 import { cloneModelConfig, parseWith, MetaTestSchema, EmulationSchema, type Emulation, type EmulationInput, type MetaTestInput, type MetaTestSpec } from './config.js';
 import { emulatedPredict, sgdStep, type Aggregation } from './emulated.js';
 import { CloneError } from './errors.js';
+import { createCloneEngine, parseCloneEngine, type CloneEngine } from './engine.js';
 import { cloneStep, predictLogits, readWeights, tidy, yieldToEventLoop } from './loop.js';
 
 /** Mean ± std over seeds. */
@@ -108,23 +115,33 @@ export interface MetaTestOptions {
   readonly onRun?: (run: MetaTestRun) => void | Promise<void>;
   /** `wasm` (default): core's forward engine; `tfjs`: `cloneStep` on the tfjs backend (reference, GPU) */
   readonly engine?: CloneEngine;
+  /**
+   * worker threads for the (dataset, seed) runs (default 1: in this thread). With more, `onProgress` reports each
+   * finished run (step = steps) and `onRun` is called in spec order once all runs are done; the results are the same.
+   */
+  readonly workers?: number;
 }
 
-/** Where the clone's meta-test steps run. */
-export type CloneEngine = 'wasm' | 'tfjs';
+/** One (dataset, seed) run of {@link metaTestClone} as plain data: what a worker thread gets. */
+export interface MetaTestTask {
+  readonly vm: Float32Array;
+  readonly model: Record<string, unknown>;
+  readonly emulation: Emulation;
+  readonly spec: MetaTestSpec;
+  readonly dataset: string;
+  readonly seed: number;
+  readonly engine: CloneEngine;
+  readonly learnerName: string;
+  readonly loadOptions: Parameters<typeof loadDataset>[1];
+  /** tfjs backend of the worker thread (the caller's) */
+  readonly backend: string;
+}
 
-/**
- * Core's forward engine set up to run {@link cloneStep} (one learner, inner batch B): merging before every forward
- * tick, zero backward messages in forward ticks (CHANGE 1), error `errorScale·(softmax − onehot)` per row (CHANGE 2).
- * The state is core's `initState` (seed `stateSeed`). Use `runEpisode(x [T,B,D], y [T,B])` for steps and
- * `predict(x)` for {@link predictLogits}.
- */
-export function createCloneEngine(config: ModelConfig, vm: Float32Array, innerBatch: number, errorScale: number, stateSeed: number): ForwardEngine {
-  if (!config.backwardPass) throw new CloneError('BAD_ARGUMENT', 'createCloneEngine: the clone step needs backwardPass');
-  const e = createForwardEngine({ ...config, population: 1, innerBatch, zeroStaleBackward: true, perRowError: true, errorScale });
-  e.setParamsFlat(vm);
-  e.initState(stateSeed);
-  return e;
+/** What one (dataset, seed) run gives: the clone's record, SGD's (when enabled) and |V_M|, |V_L|. */
+export interface MetaTestPair {
+  readonly clone: MetaTestRun;
+  readonly sgd: MetaTestRun | null;
+  readonly counts: { vm: number; vl: number };
 }
 
 function stat(xs: readonly number[]): Stat {
@@ -202,28 +219,63 @@ function scoreLogits(logits: tf.Tensor, labels: tf.Tensor): [number, number] {
 export async function metaTestClone(opts: MetaTestOptions): Promise<{ results: MetaTestResult[]; runs: MetaTestRun[] }> {
   const spec = parseWith(MetaTestSchema, opts.spec ?? {}, 'metatest');
   const emulation = parseWith(EmulationSchema, opts.emulation ?? {}, 'emulation');
+  const engine = parseCloneEngine(opts.engine, 'metaTestClone');
+  const workers = opts.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1) throw new CloneError('BAD_ARGUMENT', `metaTestClone: workers must be an integer >= 1, got ${String(workers)}`);
   const learner = opts.learner ?? { name: 'vsml-clone', label: `cloned backprop (VSML, ${spec.hidden.length ? `hidden ${spec.hidden.join('-')}` : 'shallow'})` };
   const command = opts.command ?? 'metaTestClone';
+  const tasks: MetaTestTask[] = spec.datasets.flatMap((dataset) =>
+    spec.seeds.map((seed) => ({
+      vm: opts.vm,
+      model: opts.model ?? {},
+      emulation,
+      spec,
+      dataset,
+      seed,
+      engine,
+      learnerName: learner.name,
+      loadOptions: opts.loadOptions ?? {},
+      backend: currentBackend()?.name ?? 'wasm',
+    })),
+  );
+  let pairs: MetaTestPair[];
+  if (workers === 1) {
+    pairs = [];
+    let testSet: EvaluationSet | null = null;
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!;
+      // one test set per dataset (tasks are grouped by dataset)
+      if (testSet === null || tasks[i - 1]?.dataset !== task.dataset) testSet = testSetOf(task);
+      const r = await runOne({ ...task, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }, testSet);
+      pairs.push(r);
+      await opts.onRun?.(r.clone);
+      if (r.sgd) await opts.onRun?.(r.sgd);
+    }
+  } else {
+    const pool = new WorkerPool({ module: workerModule(), exportName: 'runMetaTestTask', threads: Math.min(workers, tasks.length) });
+    const t0 = Date.now();
+    try {
+      pairs = await pool.map<MetaTestTask, MetaTestPair>(tasks, (r) =>
+        opts.onProgress?.({ dataset: r.clone.dataset, seed: r.clone.seed, step: spec.steps, steps: spec.steps, elapsedMs: Date.now() - t0, testAccuracy: r.clone.testAccuracy[r.clone.testAccuracy.length - 1]! }),
+      );
+    } finally {
+      await pool.close();
+    }
+    for (const r of pairs) {
+      await opts.onRun?.(r.clone);
+      if (r.sgd) await opts.onRun?.(r.sgd);
+    }
+  }
+  // summaries in spec order (datasets, then seeds): the same numbers for any worker count
   const results: MetaTestResult[] = [];
   const runs: MetaTestRun[] = [];
-  for (const dataset of spec.datasets) {
-    const cloneRuns: MetaTestRun[] = [];
-    const sgdRuns: MetaTestRun[] = [];
-    const testDs = loadDataset(dataset, { ...opts.loadOptions, split: 'test' });
-    const test = evaluationSet(testDs, spec.preprocess, { count: spec.evalCount });
-    let counts: { vm: number; vl: number } | null = null;
-    for (const seed of spec.seeds) {
-      const r = await runOne(opts, spec, emulation, dataset, seed, test);
-      counts = r.counts;
-      cloneRuns.push(r.clone);
-      await opts.onRun?.(r.clone);
-      if (r.sgd) {
-        sgdRuns.push(r.sgd);
-        await opts.onRun?.(r.sgd);
-      }
-    }
+  spec.datasets.forEach((_dataset, d) => {
+    const mine = pairs.slice(d * spec.seeds.length, (d + 1) * spec.seeds.length);
+    const cloneRuns = mine.map((r) => r.clone);
+    const sgdRuns = mine.flatMap((r) => (r.sgd ? [r.sgd] : []));
+    const counts = mine[mine.length - 1]!.counts;
     runs.push(...cloneRuns, ...sgdRuns);
-    results.push(summariseRuns(cloneRuns, { learner: learner.name, label: learner.label, vmCount: counts!.vm, vlCount: counts!.vl, command }));
+    results.push(summariseRuns(cloneRuns, { learner: learner.name, label: learner.label, vmCount: counts.vm, vlCount: counts.vl, command }));
     if (sgdRuns.length) {
       const lr = spec.sgd.lr === 'emulated' ? 'the per-layer rates of a perfect clone' : `lr ${spec.sgd.lr}`;
       results.push(
@@ -236,24 +288,49 @@ export async function metaTestClone(opts: MetaTestOptions): Promise<{ results: M
         }),
       );
     }
-  }
+  });
   return { results, runs };
 }
 
-async function runOne(
-  opts: MetaTestOptions,
-  spec: MetaTestSpec,
-  emulation: Emulation,
-  dataset: string,
-  seed: number,
-  test: EvaluationSet,
-): Promise<{ clone: MetaTestRun; sgd: MetaTestRun | null; counts: { vm: number; vl: number } }> {
+/** The built worker entry of this package (`dist/metatest-worker.mjs`; from `src/` under tests, `../dist`). */
+function workerModule(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const file = join(here, '..', 'dist', 'metatest-worker.mjs');
+  if (!existsSync(file)) throw new CloneError('BAD_ARGUMENT', `metaTestClone: ${file} not found; build the package first (pnpm --filter @vsml/clone build)`);
+  return file;
+}
+
+/** The held-out test images of a task's dataset. */
+function testSetOf(task: Pick<MetaTestTask, 'dataset' | 'spec' | 'loadOptions'>): EvaluationSet {
+  const testDs = loadDataset(task.dataset, { ...task.loadOptions, split: 'test' });
+  return evaluationSet(testDs, task.spec.preprocess, { count: task.spec.evalCount });
+}
+
+const workerTestSets = new Map<string, EvaluationSet>();
+
+/**
+ * Runs one (dataset, seed) task of {@link metaTestClone} in this thread: what `dist/metatest-worker.mjs` calls on a
+ * worker thread (the tfjs backend must be initialised). The test set is loaded once per thread and dataset.
+ */
+export async function runMetaTestTask(task: MetaTestTask): Promise<MetaTestPair> {
+  const key = JSON.stringify([task.dataset, task.spec.preprocess, task.spec.evalCount, task.loadOptions]);
+  let set = workerTestSets.get(key);
+  if (!set) {
+    set = testSetOf(task);
+    workerTestSets.set(key, set);
+  }
+  return runOne(task, set);
+}
+
+async function runOne(task: MetaTestTask & { onProgress?: MetaTestOptions['onProgress'] }, test: EvaluationSet): Promise<MetaTestPair> {
+  const { spec, emulation, dataset, seed } = task;
+  const opts = task;
   const B = spec.innerBatch;
   const T = spec.steps;
-  const sampler = openEpisodeSampler({ dataset, split: 'train', population: 1, length: spec.segment, batch: B, seed, preprocess: spec.preprocess }, opts.loadOptions ?? {});
+  const sampler = openEpisodeSampler({ dataset, split: 'train', population: 1, length: spec.segment, batch: B, seed, preprocess: spec.preprocess }, opts.loadOptions);
   const D = sampler.dim;
   const C = sampler.numClasses;
-  const config = cloneModelConfig(opts.model ?? {}, [D, ...spec.hidden, C]);
+  const config = cloneModelConfig(opts.model, [D, ...spec.hidden, C]);
   const aggregation = config.aggregation as Aggregation;
   const params = unflattenParams(config, opts.vm);
   const model = prepareModel(params, config);
@@ -261,7 +338,7 @@ async function runOne(
   const yt = tf.tensor1d(test.y, 'int32');
   const stateSeed = Rng.fromSeed(seed, 0x4d54).int(0, 2 ** 31);
   let state: VlState = initState(config, { population: 1, innerBatch: B, seed: stateSeed });
-  const engine = (opts.engine ?? 'wasm') === 'wasm' ? createCloneEngine(config, opts.vm, B, spec.errorScale, stateSeed) : null;
+  const engine = task.engine === 'wasm' ? createCloneEngine(config, opts.vm, B, spec.errorScale, stateSeed) : null;
   // SGD: the weights the initial state stores (all rows of a fresh state are equal; take row 0)
   const init = readWeights(state, emulation);
   let sw: tf.Tensor[] = init.w.map((t) => tf.tidy(() => tf.squeeze(tf.slice(t, [0], [1]), [0])));
@@ -381,7 +458,7 @@ async function runOne(
   }
   const elapsedMs = Date.now() - t0;
   return {
-    clone: { learner: opts.learner?.name ?? 'vsml-clone', dataset, seed, ...clone, elapsedMs },
+    clone: { learner: task.learnerName, dataset, seed, ...clone, elapsedMs },
     sgd: doSgd ? { learner: 'sgd-emulated', dataset, seed, ...sgd, elapsedMs } : null,
     counts: { vm: countVM(config), vl: countVL(config) },
   };

@@ -2,7 +2,7 @@
 // scaled error) against the tfjs reference (cloneStep / predictLogits), and metaTestClone on both engines.
 import { tf, disposePreparedModel, disposeState, initState, prepareModel, unflattenParams, disposeParams, type VlState } from '@vsml/core';
 import { Rng } from '@vsml/rng';
-import { cloneModelConfig, cloneStep, createCloneEngine, metaTestClone, predictLogits, tidy } from '../src/index.js';
+import { calibrateClone, cloneMemberBytes, cloneModelConfig, cloneStep, createCloneEngine, EngineFitness, fitnessOf, improveClone, metaTestClone, predictLogits, tidy, type FitnessEpisode } from '../src/index.js';
 import { randomVm, useBackend } from './helpers.js';
 
 useBackend();
@@ -80,4 +80,69 @@ describe('metaTestClone: engine wasm == engine tfjs', () => {
     expect(a.testAccuracy).toEqual(b.testAccuracy);
     expect(maxRel(a.testLoss, b.testLoss)).toBeLessThan(1e-5);
   });
+});
+
+describe('improveClone: engine wasm == engine tfjs', () => {
+  const model = { slowSize: 8, msgSize: 4, microTicks: 2 };
+  const config = cloneModelConfig(model, [6, 5, 3]);
+  const spec = { steps: 7, innerBatch: 3, fitnessWindow: 0.5, errorScale: 0.8, chunkRows: 16 };
+  // segments of 3 steps: the engine's chunks cross segment boundaries
+  const rng = Rng.fromSeed(5);
+  const segs = Array.from({ length: 3 }, () => ({ x: rng.fillNormal(new Float32Array(3 * 3 * 6)), y: Int32Array.from({ length: 9 }, () => rng.int(0, 3)) }));
+  const ep: FitnessEpisode = { segment: 3, data: (k) => segs[k]!, stateSeed: 23 };
+  const vms = [0, 1, 2, 3, 4].map((s) => randomVm(config, 30 + s));
+
+  test('fitness of P members with their own V_M == fitnessOf one by one (any grouping)', async () => {
+    const before = tf.memory().numTensors;
+    const ref = vms.map((v) => fitnessOf(v, config, ep, spec));
+    expect(tf.memory().numTensors).toBe(before);
+    const all = await new EngineFitness(config, spec).evaluate(vms, ep);
+    expect(maxRel(all, ref)).toBeLessThan(1e-4);
+    // groups of 2 (2 + 2 + 1 members): bit-identical to one group
+    const small = new EngineFitness(config, spec, 2.5 * cloneMemberBytes(config, spec.innerBatch));
+    expect(small.maxMembers).toBe(2);
+    const done: number[] = [];
+    expect(await small.evaluate(vms, ep, (d) => void done.push(d))).toEqual(all);
+    expect(done).toEqual([2, 4, 5]);
+    expect(new Set(all).size).toBe(vms.length);
+  });
+
+  test('a short run: the same CMA-ES trajectory on both engines', async () => {
+    const vm = randomVm(config, 12);
+    const run = { generations: 3, popSize: 5, sigma0: 0.3, params: 'biases' as const, steps: 5, innerBatch: 2, dataset: 'random', hidden: [5], preprocess: { resize: [3, 2] as [number, number] }, fitnessWindow: 0.6, seed: 4, segment: 2 };
+    const before = tf.memory().numTensors;
+    const w = await improveClone({ vm, model, spec: run, engine: 'wasm' });
+    const t = await improveClone({ vm, model, spec: run, engine: 'tfjs' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(w.vm)).toEqual(Array.from(t.vm));
+    expect(Array.from(w.best)).toEqual(Array.from(t.best));
+    const keys = ['baseline', 'meanFitness', 'best', 'median', 'worst'] as const;
+    expect(maxRel(w.history.flatMap((h) => keys.map((k) => h[k])), t.history.flatMap((h) => keys.map((k) => h[k])))).toBeLessThan(1e-4);
+    expect(w.history.map((h) => h.sigma)).toEqual(t.history.map((h) => h.sigma));
+  });
+});
+
+describe('calibrateClone: engine wasm == engine tfjs', () => {
+  test('shallow: the same gains, errors and scales', () => {
+    const model = { slowSize: 8, msgSize: 4, microTicks: 2 };
+    const hidden: number[] = [];
+    const vm = randomVm(cloneModelConfig(model, [16, ...hidden, 10]), 21);
+    const opts = { vm, model, emulation: { eta: 1 }, dataset: 'random', preprocess: { resize: [4, 4] as [number, number] }, hidden, steps: 5, innerBatch: 3, rounds: 2, seed: 3 };
+    const before = tf.memory().numTensors;
+    const w = calibrateClone({ ...opts, engine: 'wasm' });
+    const t = calibrateClone({ ...opts, engine: 'tfjs' });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(w.rounds.length).toBe(t.rounds.length);
+    const nums = (c: typeof w): number[] => [c.errorScale, ...c.rounds.flatMap((r) => [r.errorScale, r.gain, r.relError, r.rate])];
+    expect(nums(w).every(Number.isFinite)).toBe(true);
+    expect(maxRel(nums(w), nums(t))).toBeLessThan(1e-3);
+  });
+});
+
+test('calibrateClone: engine wasm refuses hidden layers (tfjs is the default there)', () => {
+  const model = { slowSize: 8, msgSize: 4, microTicks: 2 };
+  const vm = randomVm(cloneModelConfig(model, [16, 5, 10]), 21);
+  const opts = { vm, model, dataset: 'random', preprocess: { resize: [4, 4] as [number, number] }, hidden: [5], steps: 2, innerBatch: 2, rounds: 1 };
+  expect(() => calibrateClone({ ...opts, engine: 'wasm' })).toThrow(expect.objectContaining({ code: 'BAD_ARGUMENT' }));
+  expect(calibrateClone(opts).rounds).toHaveLength(1);
 });

@@ -46,6 +46,29 @@ describe('metaTestClone', () => {
   });
 });
 
+describe('metaTestClone with worker threads', () => {
+  // the workers load the built dist/metatest-worker.mjs (the test script builds the package first)
+  test('2 workers: results and runs bit-identical to 1 worker, onRun in spec order', async () => {
+    const spec = { datasets: ['random', 'sum'], preprocess: pre, steps: 5, innerBatch: 2, seeds: [1, 2, 3], evalEvery: 2, evalCount: 10 };
+    const order: string[] = [];
+    const one = await metaTestClone({ vm, model, spec, command: 'x' });
+    const before = tf.memory().numTensors;
+    const two = await metaTestClone({ vm, model, spec, command: 'x', workers: 2, onRun: (r) => void order.push(`${r.learner} ${r.dataset} ${r.seed}`) });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(two.results).toEqual(one.results);
+    expect(two.runs.map(({ elapsedMs: _e, ...r }) => r)).toEqual(one.runs.map(({ elapsedMs: _e, ...r }) => r));
+    expect(one.results.map((r) => [r.learner, r.dataset])).toEqual([
+      ['vsml-clone', 'random'],
+      ['sgd-emulated', 'random'],
+      ['vsml-clone', 'sum'],
+      ['sgd-emulated', 'sum'],
+    ]);
+    expect(order.slice(0, 4)).toEqual(['vsml-clone random 1', 'sgd-emulated random 1', 'vsml-clone random 2', 'sgd-emulated random 2']);
+    await expect(metaTestClone({ vm, model, spec: { ...spec, datasets: ['nope'] }, workers: 2 })).rejects.toThrow(/nope/);
+    await expect(metaTestClone({ vm, model, spec, workers: 0 })).rejects.toMatchObject({ code: 'BAD_ARGUMENT' });
+  });
+});
+
 describe('improveClone', () => {
   test('sep-CMA-ES around the clone: history, checkpoints, resume', async () => {
     const spec = { generations: 2, popSize: 4, sigma0: 0.05, params: 'biases' as const, steps: 3, innerBatch: 2, dataset: 'random', preprocess: pre, fitnessWindow: 0.5, seed: 2 };

@@ -27,6 +27,8 @@ export const VsmlErrorCodes = {
   TRACE_INVALID: 'TRACE_INVALID',
   /** A NaN or infinity appeared (only checked when `VSML_DEBUG` is set). */
   NOT_FINITE: 'NOT_FINITE',
+  /** A worker thread of a `WorkerPool` died or could not load its task module. */
+  WORKER_FAILED: 'WORKER_FAILED',
 } as const;
 
 /** The error code type: one of the keys of {@link VsmlErrorCodes}. */

@@ -129,6 +129,9 @@ export type { EpisodeData, EpisodeOptions, EpisodeResult, LabelArray } from './e
 /** A fast forward-only engine (WebAssembly SIMD, typed arrays): meta-test and population evaluation without tfjs. */
 export { createForwardEngine, ForwardEngine, ENGINE_UNSUPPORTED, relaxedSimdAvailable } from './engine/index.js';
 export type { ForwardEngineOptions, ForwardEngineOnlyOptions, EngineEpisodeResult, SimdMode, SimdVariant } from './engine/index.js';
+/** Worker threads (piscina) for independent tasks (seeds × datasets, episodes); results in task order. */
+export { WorkerPool, runInWorkers } from './pool.js';
+export type { WorkerPoolOptions, WorkerErrorReport } from './pool.js';
 
 // --- meta-test results ---
 /** The result format of every meta-test (read by the CLI's report). */

@@ -34,6 +34,7 @@ import {
 } from '@vsml/core';
 import { cloneModelConfig, cloneStep, createCloneEngine, tidy, MetaTestSchema } from '@vsml/clone';
 import { BACKEND_HELP, positiveInt, setupBackend, stdout, type Out } from './common.js';
+import { registerCloneBenches } from './bench-clone.js';
 
 /** The shapes of `bench_numpy.py` (bench_common.CONFIGS). */
 export const TICK_CONFIGS = {
@@ -326,6 +327,7 @@ function compareWithNumpy(script: string, config: string, ours: Record<string, u
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('speed measurements');
+  registerCloneBenches(bench);
   bench
     .command('tick')
     .description('forward sub-LSTM ticks per second on the shapes of bench_numpy.py (one JSON line per shape)')

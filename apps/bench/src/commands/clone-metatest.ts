@@ -23,6 +23,8 @@ export interface CloneMetatestOptions {
   prefix?: string;
   /** where the clone's steps run (default `wasm`) */
   engine?: clone.CloneEngine;
+  /** worker threads for the (dataset, seed) runs (default 1) */
+  workers?: number;
 }
 
 const pct = (s: { mean: number; std: number } | undefined): string => (s ? `${(100 * s.mean).toFixed(1)} ± ${(100 * s.std).toFixed(1)}` : '–');
@@ -45,9 +47,11 @@ export async function runCloneMetatest(o: CloneMetatestOptions, out: Out): Promi
     learner: o.learner,
     command: o.command,
     ...(o.engine ? { engine: o.engine } : {}),
+    ...(o.workers ? { workers: o.workers } : {}),
     onProgress: (p) => {
       const di = s.datasets.indexOf(p.dataset), si = s.seeds.indexOf(p.seed);
-      done = (di * s.seeds.length + si) * s.steps + p.step;
+      // with workers, runs finish in any order: count finished runs
+      done = o.workers && o.workers > 1 ? done + s.steps : (di * s.seeds.length + si) * s.steps + p.step;
       progress.update(done, p.testAccuracy !== undefined ? { dataset: p.dataset, seed: p.seed, test: p.testAccuracy, sgd: p.sgdTestAccuracy ?? NaN } : { dataset: p.dataset, seed: p.seed });
     },
   });

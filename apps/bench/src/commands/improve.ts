@@ -26,6 +26,8 @@ export interface ImproveCliOptions extends RunCliOptions {
   generations?: number;
   /** clone meta-test suite to run before and after (e.g. `demo`, `shallow`) */
   metatest?: string;
+  /** where the fitness episodes (and the meta-tests) run: `wasm` (default, the forward engine) or `tfjs` */
+  cloneEngine?: string;
 }
 
 /** What an improve run directory's `config.json` holds. */
@@ -34,6 +36,8 @@ interface ImproveRunConfig {
   spec: clone.ImproveSpec;
   emulation: clone.Emulation;
   metatest: { suite: string; spec: clone.MetaTestSpec } | null;
+  /** absent in runs made before the option existed (they ran on tfjs) */
+  cloneEngine?: clone.CloneEngine;
 }
 
 /** Runs (or resumes) CMA-ES on a cloned V_M; returns the run directory. */
@@ -46,6 +50,10 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
     const opened = openRunDir(o.resume, 'improve');
     run = opened;
     cfg = opened.config as ImproveRunConfig;
+    // a resumed run keeps its engine (the fitness values differ in float rounding between engines)
+    if (o.cloneEngine !== undefined && clone.parseCloneEngine(o.cloneEngine, '--clone-engine') !== (cfg.cloneEngine ?? 'tfjs')) {
+      throw new Error(`--clone-engine ${o.cloneEngine}: the run ${o.resume} runs on ${cfg.cloneEngine ?? 'tfjs'}; resume it without --clone-engine`);
+    }
     if (fs.existsSync(run.file('checkpoint.json'))) resume = await loadCheckpoint(run.file('checkpoint.json'), { kind: 'train' });
   } else {
     if (!o.vm) throw new Error('vsml improve needs --vm <cloned V_M checkpoint> (or --resume <run-dir>)');
@@ -56,19 +64,20 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
     if (o.generations !== undefined) over['generations'] = o.generations;
     const spec = clone.parseWith(clone.ImproveSchema, deepMerge(structuredClone(base.improve), over), 'improve');
     const metatest = o.metatest ? { suite: o.metatest, spec: cloneSuiteSpec(preset, source, o.metatest, base) } : null;
-    cfg = { vm: path.resolve(o.vm), spec, emulation: base.emulation, metatest };
+    cfg = { vm: path.resolve(o.vm), spec, emulation: base.emulation, metatest, cloneEngine: clone.parseCloneEngine(o.cloneEngine, '--clone-engine') };
     run = createRunDir({ command: 'improve', name: path.basename(o.vm, '.json'), seed: spec.seed, config: cfg, ...(o.out ? { out: o.out } : {}), ...(o.backend ? { backend: o.backend } : {}) });
   }
   const backend = await recordBackend(run, o.backend);
+  const engine = cfg.cloneEngine ?? 'tfjs';
   const start = await loadClonedVm(cfg.vm);
   const resumeStep = resume ? (resume.step ?? 0) : undefined;
   const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
   const stop = interruptible(o.signal);
   out.write(resume ? `resuming ${run.dir} after generation ${resumeStep}\n` : `run directory: ${run.dir}\n`);
-  out.write(`backend ${backend.name}; sep-CMA-ES on ${cfg.spec.params} of V_M from ${cfg.vm}: ${cfg.spec.generations} generations, λ ${cfg.spec.popSize}, σ0 ${cfg.spec.sigma0}, ${cfg.spec.steps}-step ${cfg.spec.dataset} episodes\n`);
+  out.write(`backend ${backend.name}, clone engine ${engine}; sep-CMA-ES on ${cfg.spec.params} of V_M from ${cfg.vm}: ${cfg.spec.generations} generations, λ ${cfg.spec.popSize}, σ0 ${cfg.spec.sigma0}, ${cfg.spec.steps}-step ${cfg.spec.dataset} episodes\n`);
   try {
     if (cfg.metatest && !resume) {
-      await runCloneMetatest({ vm: start.vm, model: start.model, emulation: cfg.emulation, spec: cfg.metatest.spec, learner: { name: 'clone', label: 'cloned backprop (before CMA-ES)' }, command: commandLine, run, quiet: o.quiet }, out);
+      await runCloneMetatest({ vm: start.vm, model: start.model, emulation: cfg.emulation, spec: cfg.metatest.spec, learner: { name: 'clone', label: 'cloned backprop (before CMA-ES)' }, command: commandLine, run, quiet: o.quiet, engine }, out);
     }
     const candidates = cfg.spec.popSize + 2;
     const progress = createProgress('improve', cfg.spec.generations * candidates, { start: (resumeStep ?? 0) * candidates, ...(o.quiet ? { quiet: true } : {}) });
@@ -78,6 +87,7 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
       model: start.model,
       emulation: cfg.emulation,
       spec: cfg.spec,
+      engine,
       ...(resume ? { resume } : {}),
       provenance: { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit },
       onGeneration: (g) => {
@@ -106,7 +116,7 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
     }
     if (cfg.metatest) {
       const spec = { ...cfg.metatest.spec, sgd: { ...cfg.metatest.spec.sgd, enabled: false } };
-      await runCloneMetatest({ vm: r.vm, model: start.model, emulation: cfg.emulation, spec, learner: { name: 'clone-improved', label: 'cloned backprop + CMA-ES' }, command: commandLine, run, quiet: o.quiet }, out);
+      await runCloneMetatest({ vm: r.vm, model: start.model, emulation: cfg.emulation, spec, learner: { name: 'clone-improved', label: 'cloned backprop + CMA-ES' }, command: commandLine, run, quiet: o.quiet, engine }, out);
     }
     finishRun(run, 'completed');
     await buildReport([run.dir], run.dir, 'vsml improve');
@@ -124,6 +134,7 @@ export function registerImprove(program: Command): void {
     .option('--vm <file>', 'the cloned V_M checkpoint (e.g. the vm.json of a vsml clone run)')
     .option('--seed <n>', 'seed of CMA-ES and the fitness episodes', integer('--seed'))
     .option('--generations <n>', 'CMA-ES generations', positiveInt('--generations'))
-    .option('--metatest <suite>', 'meta-test before and after with this clone suite of the preset (e.g. demo, shallow)');
+    .option('--metatest <suite>', 'meta-test before and after with this clone suite of the preset (e.g. demo, shallow)')
+    .option('--clone-engine <name>', 'wasm (default: all candidates of a generation side by side on the forward engine) | tfjs (cloneStep on --backend, e.g. a GPU)');
   runOptions(cmd, 'improve').action(async (o: ImproveCliOptions) => void (await runImprove(o)));
 }

@@ -34,6 +34,8 @@ export interface MetatestCliOptions {
   backend?: string;
   /** with `clone`: where the clone's steps run (default `wasm`, core's forward engine; `tfjs` on --backend) */
   cloneEngine?: string;
+  /** with `clone`: worker threads for the (dataset, seed) runs (default 1; results are the same) */
+  workers?: number;
   out?: string;
   name?: string;
   commandLine?: string;
@@ -144,6 +146,7 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
   });
   const engine = o.cloneEngine ?? 'wasm';
   if (engine !== 'wasm' && engine !== 'tfjs') throw new Error(`--clone-engine must be wasm or tfjs, got '${engine}'`);
+  const workers = o.workers ?? 1;
   const start = await loadClonedVm(o.clone!);
   const run = createRunDir({
     command: 'metatest',
@@ -156,7 +159,7 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
   await startMetatestRun(run, o.backend, out);
   for (const { name, spec } of specs) {
     const label = `cloned backprop (${spec.hidden.length ? `hidden ${spec.hidden.join('-')}` : 'shallow'})`;
-    await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name, engine }, out);
+    await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name, engine, workers }, out);
   }
   finishRun(run, 'completed');
   await buildReport([run.dir], run.dir, 'vsml metatest (cloned backprop)');
@@ -181,6 +184,7 @@ export function registerMetatest(program: Command): void {
     .option('--name <name>', 'run name')
     .option('--backend <name>', BACKEND_HELP)
     .option('--clone-engine <name>', 'with --clone: wasm (default, the forward engine) | tfjs (cloneStep on --backend, e.g. a GPU)')
+    .option('--workers <n>', 'with --clone: worker threads for the (dataset, seed) runs (default 1; the same results)', positiveInt('--workers'))
     .option('--out <dir>', 'run directory')
     .action(async (o: MetatestCliOptions) => {
       await runMetatest(o);
