@@ -128,7 +128,7 @@ export const QUICK_PRESET = {
     seeds: [1, 2, 3],
     evalEvery: 100,
     evalCount: 1000,
-    errorScale: 2.5,
+    errorScale: 1,
   },
   improve: {
     generations: 10,
