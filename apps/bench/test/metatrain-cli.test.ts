@@ -42,7 +42,7 @@ describe('vsml metatrain / metatest', () => {
     await runMetatrain({ resume: broken, quiet: true, commandLine: 'test' }, bufferOut());
 
     expect(vmOf(broken)).toEqual(vmOf(straight));
-    const losses = (d: string) => readMetrics(path.join(d, 'metrics.jsonl')).filter((r) => r['kind'] === 'train').map((r) => [r.step, r['loss']]);
+    const losses = (d: string) => readMetrics(path.join(d, 'metrics.jsonl')).filter((r) => r['kind'] === 'train').map((r) => [r.step, r['loss'], r['lossAvg']]);
     expect(losses(broken)).toEqual(losses(straight));
     const prov = (JSON.parse(fs.readFileSync(path.join(straight, 'vm.json'), 'utf8')) as { provenance: Record<string, unknown> }).provenance;
     expect(prov['seed']).toBe(3);

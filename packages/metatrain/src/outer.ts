@@ -118,6 +118,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
   let rng: Rng;
   let step = 0;
   let elapsedBefore = 0;
+  let recentBefore: number[] = [];
 
   if (opts.resumeFrom !== undefined) {
     const ck = await loadTrainCheckpoint(opts.resumeFrom, model);
@@ -137,6 +138,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
     rng = Rng.fromState(ck.rng);
     step = ck.step;
     elapsedBefore = ck.state.elapsedSeconds;
+    recentBefore = [...(ck.state.recentLosses ?? [])];
     if (ck.state.estimator !== null && ck.state.estimator !== undefined) estimator.restore?.(ck.state.estimator);
   } else {
     theta = Float32Array.from(opts.initialTheta ?? model.initVector(cfg.seed));
@@ -148,7 +150,8 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
   const t0 = performance.now();
   const sessionStart = step;
   const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
-  const recent: number[] = [];
+  // the running mean of the metrics (`lossAvg`) continues across a resume: its window is in the checkpoint
+  const recent: number[] = recentBefore;
 
   const checkpoint = async (): Promise<void> => {
     if (opts.checkpointPath === undefined) return;
@@ -163,6 +166,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
         outer: { type: cfg.optimizer.type, m: opt.m, v: opt.v, t: opt.t },
         estimator: estimator.state?.() ?? null,
         elapsedSeconds: elapsed(),
+        recentLosses: [...recent],
       },
       provenance: { command, seed: cfg.seed, step, learner: opts.learnerName ?? model.kind },
     };
