@@ -152,9 +152,12 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
   const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
   // the running mean of the metrics (`lossAvg`) continues across a resume: its window is in the checkpoint
   const recent: number[] = recentBefore;
+  // the step of the last checkpoint written (or resumed from): a stop right after a periodic checkpoint writes no second one
+  let checkpointedAt = opts.resumeFrom !== undefined ? step : -1;
 
-  const checkpoint = async (): Promise<void> => {
+  const checkpoint = async (record = true): Promise<void> => {
     if (opts.checkpointPath === undefined) return;
+    checkpointedAt = step;
     const ck: TrainCheckpoint = {
       theta,
       step,
@@ -176,7 +179,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
       await saveTrainCheckpoint(`${opts.checkpointPath}.step${step}`, model, ck);
     }
     opts.onCheckpoint?.({ path: opts.checkpointPath, step });
-    await opts.onMetrics?.({ kind: 'checkpoint', step, path: opts.checkpointPath, elapsedSeconds: elapsed() });
+    if (record) await opts.onMetrics?.({ kind: 'checkpoint', step, path: opts.checkpointPath, elapsedSeconds: elapsed() });
   };
 
   const runMetaTests = async (): Promise<void> => {
@@ -239,7 +242,9 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
       if (cfg.metaTestEvery !== null && step % cfg.metaTestEvery === 0 && step < cfg.steps) await runMetaTests();
       if (cfg.checkpointEvery !== null && step % cfg.checkpointEvery === 0 && step < cfg.steps) await checkpoint();
     }
-    await checkpoint();
+    // the final checkpoint (always rewritten when done: a kill may have hit the V_M file of the last one), or the
+    // stop checkpoint unless the step was just checkpointed; never a second metrics record for one step
+    if (stopped === 'done' || checkpointedAt !== step) await checkpoint(checkpointedAt !== step);
     if (cfg.metaTestEvery !== null && stopped === 'done') await runMetaTests();
   } finally {
     await estimator.close?.();

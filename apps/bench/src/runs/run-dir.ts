@@ -139,6 +139,8 @@ export function openRunDir(dir: string, command: string): RunDir & { config: unk
     throw new Error(`${dir} is still running (process ${info.pid} on ${info.host}); stop it first (Ctrl-C or kill ${info.pid}), then --resume`);
   }
   const config = readJson(path.join(dir, 'config.json'));
+  // temporary files of atomic writes that a kill left behind (the files they were to replace are intact)
+  for (const f of fs.readdirSync(dir)) if (/^\..+\.tmp$/.test(f)) fs.rmSync(path.join(dir, f), { force: true });
   info.resumedAt = [...(info.resumedAt ?? []), new Date().toISOString()];
   info.status = 'running';
   info.pid = process.pid;
