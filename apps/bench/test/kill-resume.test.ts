@@ -43,7 +43,8 @@ const tinyClone = {
       },
     ],
     metatest: { datasets: ['mnist'], preprocess: { resize: [7, 7] }, steps: 4, innerBatch: 2, seeds: [1], evalEvery: 2, evalCount: 20 },
-    improve: { generations: 4, popSize: 4, steps: 4, innerBatch: 2, preprocess: { resize: [7, 7] }, fitnessWindow: 1, checkpointEvery: 2 },
+    // seed 2: the best candidate of the run is in generation 1, before the resume point of the improve chain
+    improve: { seed: 2, generations: 4, popSize: 4, steps: 4, innerBatch: 2, preprocess: { resize: [7, 7] }, fitnessWindow: 1, checkpointEvery: 2 },
   },
   suites: { improve: { steps: 4, seeds: [1], evalEvery: 2, evalCount: 20 } },
 };
