@@ -141,8 +141,15 @@ describe('kill -9 and --resume: same result as an uninterrupted run', () => {
       const args = ['metatrain', '--config', `${method}.json`, '--seed', '2'];
       await completes([...args, '--out', `mt-${method}`]);
       const b = `mt-${method}-killed`;
-      // step 3: after the checkpoint of step 2, before the one of step 4
-      await killed([...args, '--out', b], { VSML_TEST_KILL_AT_STEP: '3' });
+      if (method === 'grad') {
+        // in the write of the first checkpoint: no checkpoint yet, the resumed run starts over (metrics cut back)
+        await killed([...args, '--out', b], { VSML_TEST_KILL_IN_WRITE: 'checkpoint.json:1' });
+        expect(fs.existsSync(path.join(root, b, 'checkpoint.json'))).toBe(false);
+        await killed(['metatrain', '--resume', b], { VSML_TEST_KILL_AT_STEP: '3' });
+      } else {
+        // step 3: after the checkpoint of step 2, before the one of step 4
+        await killed([...args, '--out', b], { VSML_TEST_KILL_AT_STEP: '3' });
+      }
       expect(status(b)).toBe('running'); // what kill -9 leaves; the next start finds the process gone
       // resumed at step 2, killed while writing the checkpoint of step 4
       await killed(['metatrain', '--resume', b], { VSML_TEST_KILL_IN_WRITE: 'checkpoint.json:1' });
@@ -173,8 +180,10 @@ describe('kill -9 and --resume: same result as an uninterrupted run', () => {
     const args = ['improve', '--config', 'clone.json', '--vm', vm];
     await completes([...args, '--out', 'improve']);
     const b = 'improve-killed';
+    // generation 1: before the first checkpoint (the resumed run starts over, its metrics cut back)
+    await killed([...args, '--out', b], { VSML_TEST_KILL_AT_STEP: '1' });
     // generation 3: after the checkpoint of generation 2
-    await killed([...args, '--out', b], { VSML_TEST_KILL_AT_STEP: '3' });
+    await killed(['improve', '--resume', b], { VSML_TEST_KILL_AT_STEP: '3' });
     expect(status(b)).toBe('running');
     const report = await vsml(['report', b]);
     expect(report.output).toMatch(/interrupted \(continue with: vsml improve --resume/);

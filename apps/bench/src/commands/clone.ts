@@ -63,7 +63,8 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
     const stages = cfg.preset.curriculum.filter((s) => !cfg.stages || cfg.stages.includes(s.name));
     const offsets = stages.map((_, i) => stages.slice(0, i).reduce((a, s) => a + s.iterations, 0));
     const total = stages.reduce((a, s) => a + s.iterations, 0);
-    const resumeStep = resume ? (resume.step ?? 0) : undefined;
+    // a run killed before its first checkpoint starts over: its metrics are cut back to step 0
+    const resumeStep = o.resume ? (resume?.step ?? 0) : undefined;
     const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
     const progress = createProgress('clone', total, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
     const stop = interruptible(o.signal);

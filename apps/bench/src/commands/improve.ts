@@ -62,7 +62,8 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
   return guardRun(run, async () => {
     const backend = await recordBackend(run, o.backend);
     const start = await loadClonedVm(cfg.vm);
-    const resumeStep = resume ? (resume.step ?? 0) : undefined;
+    // a run killed before its first checkpoint starts over: its metrics are cut back to step 0
+    const resumeStep = o.resume ? (resume?.step ?? 0) : undefined;
     const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
     const stop = interruptible(o.signal);
     out.write(resume ? `resuming ${run.dir} after generation ${resumeStep}\n` : `run directory: ${run.dir}\n`);

@@ -111,7 +111,8 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
     const model = mt.modelFromDescription(section.model);
     const tasks = new mt.TaskFamily(section.tasks);
     const { estimator, close } = buildEstimator(section, model, tasks);
-    const resumeStep = resumeFrom ? Number((JSON.parse(fs.readFileSync(resumeFrom, 'utf8')) as { step?: number }).step ?? 0) : undefined;
+    // a run killed before its first checkpoint starts over: its metrics are cut back to step 0
+    const resumeStep = resumeFrom ? Number((JSON.parse(fs.readFileSync(resumeFrom, 'utf8')) as { step?: number }).step ?? 0) : o.resume ? 0 : undefined;
     const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
     fs.mkdirSync(run.file('metatests'), { recursive: true });
     const progress = createProgress('metatrain', section.outer.steps, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
