@@ -151,8 +151,13 @@ describe('kill -9 and --resume: same result as an uninterrupted run', () => {
         await killed([...args, '--out', b], { VSML_TEST_KILL_AT_STEP: '3' });
       }
       expect(status(b)).toBe('running'); // what kill -9 leaves; the next start finds the process gone
-      // resumed at step 2, killed while writing the checkpoint of step 4
-      await killed(['metatrain', '--resume', b], { VSML_TEST_KILL_IN_WRITE: 'checkpoint.json:1' });
+      if (method === 'cma') {
+        // resumed at step 2, killed while writing the V_M file of the final checkpoint (its train file is written)
+        await killed(['metatrain', '--resume', b], { VSML_TEST_KILL_IN_WRITE: 'checkpoint.vm.json:2' });
+      } else {
+        // resumed at step 2, killed while writing the checkpoint of step 4
+        await killed(['metatrain', '--resume', b], { VSML_TEST_KILL_IN_WRITE: 'checkpoint.json:1' });
+      }
       await completes(['metatrain', '--resume', b]);
       expectSameRun(b, `mt-${method}`);
     }, 60_000);

@@ -173,13 +173,15 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
       },
       provenance: { command, seed: cfg.seed, step, learner: opts.learnerName ?? model.kind },
     };
+    // the record goes first: a resumed run keeps the records up to its checkpoint's step, so the record of a
+    // checkpoint whose write was killed is dropped with it, and one whose write completed is never written twice
+    if (record) await opts.onMetrics?.({ kind: 'checkpoint', step, path: opts.checkpointPath, elapsedSeconds: elapsed() });
     await saveTrainCheckpoint(opts.checkpointPath, model, ck);
     await saveVmCheckpoint(vmPath(opts.checkpointPath), model, theta, step, { command, seed: cfg.seed });
     if (cfg.keepCheckpoints) {
       await saveTrainCheckpoint(`${opts.checkpointPath}.step${step}`, model, ck);
     }
     opts.onCheckpoint?.({ path: opts.checkpointPath, step });
-    if (record) await opts.onMetrics?.({ kind: 'checkpoint', step, path: opts.checkpointPath, elapsedSeconds: elapsed() });
   };
 
   const runMetaTests = async (): Promise<void> => {
