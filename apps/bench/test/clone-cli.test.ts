@@ -72,6 +72,7 @@ describe('vsml clone', () => {
     expect(out.text()).toMatch(/--resume/);
     expect(fs.existsSync(path.join(broken, 'vm.json'))).toBe(false);
     expect(readMetrics(path.join(broken, 'metrics.jsonl'))).toHaveLength(3);
+    expect((JSON.parse(fs.readFileSync(path.join(broken, 'run.json'), 'utf8')) as { status: string }).status).toBe('interrupted');
     await runClone({ resume: broken, quiet: true, commandLine: 't' }, bufferOut());
     expect(paramsOf(path.join(broken, 'vm.json'))).toEqual(paramsOf(path.join(straight, 'vm.json')));
     const losses = (d: string) => readMetrics(path.join(d, 'metrics.jsonl')).map((m) => [m.step, m['loss']]);
@@ -143,9 +144,11 @@ describe('vsml metatest --clone / vsml improve', () => {
     await runImprove({ config, vm, out: broken, quiet: true, commandLine: 't', signal: ac.signal, onStep: (g) => g === 1 && ac.abort() }, out);
     expect(out.text()).toMatch(/--resume/);
     expect(fs.existsSync(path.join(broken, 'vm.json'))).toBe(false);
+    expect((JSON.parse(fs.readFileSync(path.join(broken, 'run.json'), 'utf8')) as { status: string }).status).toBe('interrupted');
     await runImprove({ resume: broken, quiet: true, commandLine: 't' }, bufferOut());
     expect(readMetrics(path.join(broken, 'metrics.jsonl')).map((g) => [g.step, g['meanFitness']])).toEqual(gens.map((g) => [g.step, g['meanFitness']]));
     expect(paramsOf(path.join(broken, 'vm.json'))).toEqual(paramsOf(path.join(straight, 'vm.json')));
+    expect(paramsOf(path.join(broken, 'vm-best.json'))).toEqual(paramsOf(path.join(straight, 'vm-best.json')));
     await expect(runImprove({ resume: broken, cloneEngine: 'tfjs', quiet: true }, bufferOut())).rejects.toThrow(/runs on wasm/);
 
     // the tfjs reference engine: the same CMA-ES trajectory (fitness values equal to float rounding)

@@ -39,10 +39,11 @@ describe('vsml metatrain / metatest', () => {
     await runMetatrain({ config, seed: 3, out: broken, quiet: true, commandLine: 'test', signal: ac.signal, onStep: (s) => s === 3 && ac.abort() }, out);
     expect(out.text()).toMatch(/--resume/);
     expect(fs.existsSync(path.join(broken, 'vm.json'))).toBe(false);
+    expect((JSON.parse(fs.readFileSync(path.join(broken, 'run.json'), 'utf8')) as { status: string }).status).toBe('interrupted');
     await runMetatrain({ resume: broken, quiet: true, commandLine: 'test' }, bufferOut());
 
     expect(vmOf(broken)).toEqual(vmOf(straight));
-    const losses = (d: string) => readMetrics(path.join(d, 'metrics.jsonl')).filter((r) => r['kind'] === 'train').map((r) => [r.step, r['loss']]);
+    const losses = (d: string) => readMetrics(path.join(d, 'metrics.jsonl')).filter((r) => r['kind'] === 'train').map((r) => [r.step, r['loss'], r['lossAvg']]);
     expect(losses(broken)).toEqual(losses(straight));
     const prov = (JSON.parse(fs.readFileSync(path.join(straight, 'vm.json'), 'utf8')) as { provenance: Record<string, unknown> }).provenance;
     expect(prov['seed']).toBe(3);

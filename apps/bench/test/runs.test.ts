@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRunDir, openRunDir, finishRun, readJson } from '../src/runs/run-dir.js';
+import { createRunDir, openRunDir, finishRun, readJson, readRunInfo, type RunInfo } from '../src/runs/run-dir.js';
+import { guardRun } from '../src/commands/common.js';
 import { MetricsLog, readMetrics } from '../src/runs/metrics.js';
 import { createProgress } from '../src/runs/progress.js';
 
@@ -24,6 +25,38 @@ describe('run directories', () => {
     expect(again.info.resumedAt).toHaveLength(1);
     finishRun(again, 'completed');
     expect(readJson<{ status: string }>(run.file('run.json')).status).toBe('completed');
+  });
+
+  it('tells the truth about the status: running while the process lives, interrupted when it is gone, failed on errors', async () => {
+    const root = tmp();
+    const run = createRunDir({ command: 'clone', root, seed: 1, config: {} });
+    const info = readJson<RunInfo>(run.file('run.json'));
+    expect(info).toMatchObject({ status: 'running', pid: process.pid, host: os.hostname() });
+    expect(readRunInfo(run.dir).status).toBe('running'); // this process
+    // a run whose process is gone (kill -9, crash): found and recorded as interrupted, resumable
+    const gone = { ...info, pid: 2 ** 22 + 12345 };
+    fs.writeFileSync(run.file('run.json'), JSON.stringify(gone));
+    expect(readRunInfo(run.dir).status).toBe('interrupted');
+    expect(readJson<RunInfo>(run.file('run.json')).status).toBe('interrupted');
+    // a live process of another run: still running, not resumable
+    fs.writeFileSync(run.file('run.json'), JSON.stringify({ ...info, pid: process.ppid }));
+    expect(readRunInfo(run.dir).status).toBe('running');
+    expect(() => openRunDir(run.dir, 'clone')).toThrow(/still running/);
+    // another host: cannot tell, stays running
+    fs.writeFileSync(run.file('run.json'), JSON.stringify({ ...info, pid: 2 ** 22 + 12345, host: 'elsewhere' }));
+    expect(readRunInfo(run.dir).status).toBe('running');
+    // resuming removes temporary files of a killed atomic write
+    fs.writeFileSync(run.file('run.json'), JSON.stringify(gone));
+    fs.writeFileSync(run.file('.checkpoint.json.1.2.3.tmp'), '{');
+    const resumed = openRunDir(run.dir, 'clone');
+    expect(fs.existsSync(run.file('.checkpoint.json.1.2.3.tmp'))).toBe(false);
+    expect(resumed.info).toMatchObject({ status: 'running', pid: process.pid });
+    finishRun(resumed, 'interrupted');
+    expect(readJson<RunInfo>(run.file('run.json')).status).toBe('interrupted');
+    // an error: failed, with its message
+    const again = openRunDir(run.dir, 'clone');
+    await expect(guardRun(again, async () => { throw new Error('disk full'); })).rejects.toThrow('disk full');
+    expect(readJson<RunInfo>(run.file('run.json'))).toMatchObject({ status: 'failed', error: 'disk full' });
   });
 
   it('names the file when JSON is corrupt', () => {

@@ -5,8 +5,11 @@
  *
  * Determinism: iteration `it` of stage `s` draws from `Rng.fromSeed(preset.seed, 0x434c4e, s, it)` (sub-RNN stages)
  * or from the stage's data stream at episode `it` (network stages), so a resumed run continues with the same data.
- * A `train` checkpoint holds V_M, the Adam moments, the stage and iteration, and the sub-RNN pool; the learners of a
- * network stage are not saved (a resumed network stage restarts its learners from fresh initial states).
+ * A `train` checkpoint holds everything a stage needs to continue exactly: V_M, the Adam moments, the stage and
+ * iteration, the sub-RNN pool (random-data stages) and, in a network stage, its learners (every layer's h, c and
+ * incoming messages, which also hold the weights the ground-truth network reads, the steps since each learner's
+ * restart, the restart count) and the rehearsal pool. The data stream and every draw are functions of the iteration,
+ * so nothing else is needed: a resumed run is bit for bit the uninterrupted one.
  */
 import {
   tf,
@@ -24,7 +27,7 @@ import { Rng } from '@vsml/rng';
 import { FlatAdam, scheduledLr, type AdamState } from './adam.js';
 import { cloneModelConfig, parseClonePreset, type ClonePreset, type ClonePresetInput, type NetworkStage, type Stage, type SubRnnStage } from './config.js';
 import { CloneError } from './errors.js';
-import { disposeLearners, initLearners, networkIteration, openNetworkStream, type NetworkMetrics } from './network.js';
+import { disposeLearners, initLearners, learnersFromJSON, learnersToJSON, networkIteration, openNetworkStream, type Learners, type LearnersJSON, type NetworkMetrics } from './network.js';
 import { emptyPool, subRnnIteration, type SubRnnMetrics, type SubRnnPool } from './subrnn.js';
 import { vmFromCheckpoint } from './vm.js';
 import { yieldToEventLoop } from './loop.js';
@@ -97,9 +100,16 @@ export interface CurriculumResult {
   readonly stopped: boolean;
 }
 
+/** A network stage's state between iterations (learners and rehearsal pool). */
+interface NetworkStageState {
+  readonly learners: LearnersJSON;
+  readonly rehearsal: SubRnnPool | null;
+}
+
 interface TrainState {
   readonly format: typeof CURRICULUM_CHECKPOINT_FORMAT;
-  readonly version: 1;
+  /** 2: with `network` (version 1 checkpoints did not save a network stage's learners) */
+  readonly version: 2;
   readonly preset: string;
   readonly stageIndex: number;
   readonly stageName: string;
@@ -107,6 +117,8 @@ interface TrainState {
   readonly iteration: number;
   readonly adam: AdamState;
   readonly pool: SubRnnPool | null;
+  /** network stages between iterations: the learners and the rehearsal pool; null otherwise */
+  readonly network?: NetworkStageState | null;
 }
 
 /**
@@ -262,6 +274,12 @@ function readTrainState(ckpt: Checkpoint, preset: ClonePreset): TrainState {
   if (!st || st.name !== o.stageName) {
     throw new CloneError('CHECKPOINT_MISMATCH', `resume: checkpoint at stage ${o.stageIndex} '${o.stageName}', the preset has '${st?.name ?? 'nothing'}' there`);
   }
+  if (st.kind === 'network' && (o.iteration ?? 0) > 0 && (o.iteration ?? 0) < st.iterations && !o.network) {
+    throw new CloneError(
+      'CHECKPOINT_MISMATCH',
+      `resume: the checkpoint is inside network stage '${st.name}' (iteration ${o.iteration}) but holds no learner states (written by an older version); it cannot continue that stage exactly`,
+    );
+  }
   return o as TrainState;
 }
 
@@ -310,19 +328,23 @@ export async function runCurriculum(opts: CurriculumOptions): Promise<Curriculum
       const adam = new FlatAdam(flatVar, stage.optimizer, resume && si === resume.stageIndex ? resume.adam : undefined, mask);
       const pool: SubRnnPool | null =
         stage.kind === 'subrnn' ? (resume && si === resume.stageIndex && resume.pool ? resume.pool : emptyPool(stage.batch, refConfig.slowSize)) : null;
+      const resumeNetwork = resume && si === resume.stageIndex ? (resume.network ?? null) : null;
       resume = null;
       let stopped = false;
+      // set while a network stage runs: its learners and rehearsal pool (read at checkpoint time only)
+      let networkState: (() => Promise<NetworkStageState>) | null = null;
       const checkpoint = async (iteration: number, final: boolean): Promise<void> => {
         if (!cb.onCheckpoint) return;
         const state: TrainState = {
           format: CURRICULUM_CHECKPOINT_FORMAT,
-          version: 1,
+          version: 2,
           preset: preset.name,
           stageIndex: si,
           stageName: stage.name,
           iteration,
           adam: adam.toJSON(),
           pool,
+          network: networkState && !final ? await networkState() : null,
         };
         await cb.onCheckpoint(
           { kind: 'train', model: refConfig, params: paramsOf(snapshot()), optimizer: state, rng: null, step: stepsDone, provenance: provenance({ stage: stage.name, iteration }) },
@@ -350,8 +372,12 @@ export async function runCurriculum(opts: CurriculumOptions): Promise<Curriculum
           const seed = Rng.fromSeed(preset.seed, 0x4e4554, si).int(0, 2 ** 31);
           const stream = openNetworkStream(net, seed);
           const config = cloneModelConfig(preset.model, stageSizes(net, stream.dim, stream.classes), { innerBatchMerge: refConfig.innerBatchMerge });
-          const learners = initLearners(config, net, seed);
-          const rehearsal = net.rehearsal.weight > 0 ? { pool: emptyPool(net.rehearsal.batch, refConfig.slowSize), config: cloneModelConfig(preset.model, [1, 1]) } : undefined;
+          const learners: Learners = resumeNetwork ? learnersFromJSON(resumeNetwork.learners, config, net) : initLearners(config, net, seed);
+          const rehearsal =
+            net.rehearsal.weight > 0
+              ? { pool: resumeNetwork?.rehearsal ?? emptyPool(net.rehearsal.batch, refConfig.slowSize), config: cloneModelConfig(preset.model, [1, 1]) }
+              : undefined;
+          networkState = async () => ({ learners: await learnersToJSON(learners), rehearsal: rehearsal?.pool ?? null });
           try {
             for (let it = startIt; it < net.iterations; it++) {
               adam.setLr(scheduledLr(net.optimizer, it, net.iterations));
@@ -366,6 +392,7 @@ export async function runCurriculum(opts: CurriculumOptions): Promise<Curriculum
               }
             }
           } finally {
+            networkState = null;
             disposeLearners(learners);
           }
         }

@@ -9,7 +9,8 @@
  *   (the loss "after" the episode, measured prequentially so that no extra held-out data is needed).
  * - Common random numbers: every candidate of generation g sees the same episode (data and initial state from g),
  *   different generations see different episodes. Minimisation; only ranks enter CMA-ES.
- * - Resumable: the CMA-ES state (with its generator) and the history go into a `train` checkpoint.
+ * - Resumable: the CMA-ES state (with its generator), the history and the best candidate so far (V_M and fitness) go
+ *   into a `train` checkpoint, so a resumed search ends with the same mean, best candidate and history.
  * - Engines: `wasm` (default) runs the λ candidates, the unchanged clone and the mean of a generation as P = λ + 2
  *   members of core's forward engine, each with its own V_M, the same data and the same initial state
  *   ({@link EngineFitness}); `tfjs` runs them one after the other with `cloneStep` ({@link fitnessOf}, the reference).
@@ -83,6 +84,8 @@ interface ImproveState {
   readonly cmaes: unknown;
   readonly history: ImproveRecord[];
   readonly indices: number[];
+  /** the best candidate so far (null before the first generation); absent in checkpoints of older versions */
+  readonly best?: { readonly x: Float32Array; readonly f: number } | null;
 }
 
 /** Flat-vector indices of the searched entries of V_M. */
@@ -284,6 +287,9 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
     if (st.format !== IMPROVE_CHECKPOINT_FORMAT || !Array.isArray(st.indices) || st.indices.length !== indices.length) {
       throw new CloneError('CHECKPOINT_MISMATCH', `improve resume: not an improve checkpoint of this search space (format ${String(st.format)})`);
     }
+    if ((st.generation ?? 0) > 0 && st.best === undefined) {
+      throw new CloneError('CHECKPOINT_MISMATCH', 'improve resume: the checkpoint holds no best candidate (written by an older version); the resumed search could not report the best candidate of the whole run');
+    }
     es = CmaEs.fromJSON(st.cmaes);
     generation = st.generation ?? 0;
     history.push(...(st.history ?? []));
@@ -292,14 +298,28 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
   }
   const t0 = Date.now();
   const provenance = (extra: Record<string, unknown>): Provenance => ({ command: 'improveClone', seed: spec.seed, ...opts.provenance, ...extra });
+  let best: { x: Float32Array; f: number } = { x: base, f: Number.POSITIVE_INFINITY };
+  if (st?.best) {
+    if (!ArrayBuffer.isView(st.best.x) || st.best.x.length !== base.length || typeof st.best.f !== 'number') {
+      throw new CloneError('CHECKPOINT_MISMATCH', `improve resume: the checkpoint's best candidate does not fit this V_M (${base.length} entries)`);
+    }
+    best = { x: Float32Array.from(st.best.x), f: st.best.f };
+  }
   const checkpoint = async (final: boolean): Promise<void> => {
     if (!opts.onCheckpoint) return;
-    const state: ImproveState = { format: IMPROVE_CHECKPOINT_FORMAT, version: 1, generation, cmaes: es.toJSON(), history, indices };
+    const state: ImproveState = {
+      format: IMPROVE_CHECKPOINT_FORMAT,
+      version: 1,
+      generation,
+      cmaes: es.toJSON(),
+      history,
+      indices,
+      best: Number.isFinite(best.f) ? { x: best.x, f: best.f } : null,
+    };
     const c = vmCheckpoint(compose(es.mean), config, provenance({ generation }));
     await opts.onCheckpoint({ ...c, kind: 'train', optimizer: state, rng: null, step: generation }, { generation, final });
   };
   let stopped = false;
-  let best: { x: Float32Array; f: number } = { x: base, f: Number.POSITIVE_INFINITY };
   while (generation < spec.generations) {
     const g = generation;
     const segLen = sampler.config.length;

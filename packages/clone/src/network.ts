@@ -272,6 +272,46 @@ export interface Learners {
   restarts: number;
 }
 
+/** {@link Learners} as plain data for a checkpoint (typed arrays; stored as base64). */
+export interface LearnersJSON {
+  readonly population: number;
+  readonly innerBatch: number;
+  /** per layer: h, c `[E, I, O, H]`, fwdIn `[E, I, M]`, bwdIn `[E, O, M]` with their shapes */
+  readonly layers: readonly { readonly [K in 'h' | 'c' | 'fwdIn' | 'bwdIn']: { readonly shape: number[]; readonly data: Float32Array } }[];
+  readonly steps: Int32Array;
+  readonly restarts: number;
+}
+
+/** Reads the learners' tensors (one asynchronous read each; for checkpoints only, never in the per-step loop). */
+export async function learnersToJSON(learners: Learners): Promise<LearnersJSON> {
+  const read = async (t: tf.Tensor): Promise<{ shape: number[]; data: Float32Array }> => ({ shape: [...t.shape], data: Float32Array.from(await t.data<'float32'>()) });
+  const layers = [];
+  for (const l of learners.state.layers) layers.push({ h: await read(l.h), c: await read(l.c), fwdIn: await read(l.fwdIn), bwdIn: await read(l.bwdIn) });
+  return { population: learners.state.population, innerBatch: learners.state.innerBatch, layers, steps: Int32Array.from(learners.steps), restarts: learners.restarts };
+}
+
+/** Learners from {@link learnersToJSON}'s data, checked against the stage's model. */
+export function learnersFromJSON(json: LearnersJSON, config: ModelConfig, stage: NetworkStage): Learners {
+  const P = stage.population;
+  const B = stage.innerBatch;
+  if (json.population !== P || json.innerBatch !== B || json.layers.length !== config.layers.length || json.steps.length !== P) {
+    throw new CloneError('CHECKPOINT_MISMATCH', `resume: the checkpoint's learners (population ${json.population}, inner batch ${json.innerBatch}, ${json.layers.length} layers) do not fit network stage '${stage.name}' (${P}, ${B}, ${config.layers.length})`);
+  }
+  const tensor = (v: { shape: number[]; data: Float32Array }, what: string): tf.Tensor => {
+    if (!ArrayBuffer.isView(v.data) || v.data.length !== v.shape.reduce((a, b) => a * b, 1)) {
+      throw new CloneError('CHECKPOINT_MISMATCH', `resume: learner state ${what} of stage '${stage.name}' has ${v.data?.length} values for shape [${v.shape.join(', ')}]`);
+    }
+    return tf.tensor(v.data, v.shape, 'float32');
+  };
+  const layers = json.layers.map((l, k) => ({
+    h: tensor(l.h, `layer ${k} h`),
+    c: tensor(l.c, `layer ${k} c`),
+    fwdIn: tensor(l.fwdIn, `layer ${k} fwdIn`),
+    bwdIn: tensor(l.bwdIn, `layer ${k} bwdIn`),
+  }));
+  return { state: { population: P, innerBatch: B, layers }, steps: Int32Array.from(json.steps), restarts: json.restarts };
+}
+
 /** Fresh learners (each learner p starts at a staggered clock so that restarts spread over iterations). */
 export function initLearners(config: ModelConfig, stage: NetworkStage, seed: number): Learners {
   const P = stage.population;

@@ -87,6 +87,43 @@ describe('runCurriculum', () => {
     expect(vmFromCheckpoint(loaded).length).toBe(full.vm.length);
   });
 
+  test('stop and resume inside a network stage continues identically (learners, restarts, rehearsal pool in the checkpoint)', async () => {
+    // 5 iterations of 2 steps with episodes of 4: learners restart (with SGD warm-up weights) inside the stage
+    const preset: ClonePresetInput = { ...tiny, curriculum: [tiny.curriculum![0]!, { ...tiny.curriculum![1]!, iterations: 5 } as never] };
+    const losses = (rs: CloneMetricRecord[]) => rs.map((m) => [m.step, m.loss, m['ce'], m['rehearsal']]);
+    const fullRecords: CloneMetricRecord[] = [];
+    const before = tf.memory().numTensors;
+    const full = await runCurriculum({ preset, stages: ['deep'], callbacks: { onMetrics: (m) => void fullRecords.push(m) } });
+    for (const stopAt of [1, 3]) {
+      let ckpt: CheckpointInput | null = null;
+      let n = 0;
+      const records: CloneMetricRecord[] = [];
+      const part = await runCurriculum({
+        preset,
+        stages: ['deep'],
+        callbacks: { onMetrics: (m) => void records.push(m), onCheckpoint: (c) => void (ckpt = c), shouldStop: () => ++n === stopAt },
+      });
+      expect(part.stopped).toBe(true);
+      const loaded = await roundTrip(ckpt!);
+      const st = loaded.optimizer as { iteration: number; network: { learners: { layers: unknown[]; restarts: number } } | null };
+      expect(st.iteration).toBe(stopAt);
+      expect(st.network?.learners.layers).toHaveLength(2);
+      const resumed = await runCurriculum({ preset, stages: ['deep'], resume: loaded, callbacks: { onMetrics: (m) => void records.push(m) } });
+      expect(resumed.completed).toEqual(['deep']);
+      expect(Array.from(resumed.vm)).toEqual(Array.from(full.vm));
+      expect(losses(records)).toEqual(losses(fullRecords));
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  test('refuses a checkpoint inside a network stage without learner states (older version)', async () => {
+    let ckpt: CheckpointInput | null = null;
+    let n = 0;
+    await runCurriculum({ preset: tiny, stages: ['deep'], callbacks: { onCheckpoint: (c) => void (ckpt = c), shouldStop: () => ++n === 1 } });
+    const old = { ...ckpt!, optimizer: { ...(ckpt!.optimizer as object), version: 1, network: undefined } };
+    await expect(runCurriculum({ preset: tiny, stages: ['deep'], resume: await roundTrip(old) })).rejects.toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
+  });
+
   test('a stop requested from a timer or signal handler is seen between iterations', async () => {
     let stop = false;
     let iterations = 0;

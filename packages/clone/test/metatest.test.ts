@@ -77,7 +77,7 @@ describe('improveClone', () => {
     expect(searchIndices(config, 'all').length).toBe(vm.length);
     const ckpts: unknown[] = [];
     const before = tf.memory().numTensors;
-    const r = await improveClone({ vm, model, spec, onCheckpoint: (c) => void ckpts.push(c.optimizer) });
+    const r = await improveClone({ vm, model, spec, onCheckpoint: (c) => void ckpts.push(structuredClone(c.optimizer)) });
     expect(tf.memory().numTensors).toBe(before);
     expect(r.history).toHaveLength(2);
     expect(r.history[0]!.kind).toBe('improve');
@@ -91,6 +91,16 @@ describe('improveClone', () => {
     const resumed = await improveClone({ vm, model, spec, resume: { optimizer: ckpts[0] } });
     expect(resumed.history[1]).toEqual({ ...r.history[1]!, elapsedMs: resumed.history[1]!.elapsedMs });
     expect(Array.from(resumed.vm)).toEqual(Array.from(r.vm));
+    // the best candidate so far is in the checkpoint: "best" is the best of the whole run, not since the resume
+    const first = ckpts[0] as { best: { x: Float32Array; f: number } };
+    expect(first.best.f).toBe(r.history[0]!.best);
+    expect(resumed.bestFitness).toBe(r.bestFitness);
+    expect(Array.from(resumed.best)).toEqual(Array.from(r.best));
+    // a resume whose first generation is much better than anything after it keeps that one as the best
+    const rigged = { ...first, best: { x: Float32Array.from(vm), f: -1 } };
+    const kept = await improveClone({ vm, model, spec, resume: { optimizer: rigged } });
+    expect(kept.bestFitness).toBe(-1);
+    expect(Array.from(kept.best)).toEqual(Array.from(vm));
   });
 
   test('refuses Fashion-MNIST', async () => {

@@ -257,6 +257,24 @@ export function decodeCheckpoint(json: unknown, where = 'checkpoint', expectKind
 }
 
 let tmpCounter = 0;
+/** writes per file name in this process (for the kill-test hook) */
+const writesByName = new Map<string, number>();
+
+/**
+ * Test hook (for the kill tests of apps/bench; not for users): with `VSML_TEST_KILL_IN_WRITE=<name>:<n>` in the
+ * environment, the n-th atomic write (1-based, counted in this process) to a file named `<name>` kills the process with
+ * SIGKILL after the temporary file is written and flushed and before the rename, i.e. a `kill -9` in the middle of
+ * a checkpoint write. The previous file stays in place; a stale temporary file is left behind.
+ */
+function killInWriteHook(file: string): void {
+  const spec = globalThis.process?.env?.['VSML_TEST_KILL_IN_WRITE'];
+  if (!spec) return;
+  const name = path.basename(file);
+  const n = (writesByName.get(name) ?? 0) + 1;
+  writesByName.set(name, n);
+  const i = spec.lastIndexOf(':');
+  if (spec.slice(0, i) === name && Number(spec.slice(i + 1)) === n) process.kill(process.pid, 'SIGKILL');
+}
 
 /**
  * Writes a checkpoint atomically: the JSON goes to a temporary file next to `file`, is flushed to disk, then
@@ -289,6 +307,7 @@ export async function writeTypedJsonAtomic(file: string, value: unknown): Promis
     } finally {
       await fh.close();
     }
+    killInWriteHook(file);
     await fs.rename(tmp, file);
   } catch (e) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);

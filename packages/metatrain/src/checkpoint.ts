@@ -3,7 +3,7 @@
  *
  * VSML runs use `@vsml/core`'s format (`saveCheckpoint`, kind `train`): V_M as named parameters plus, in
  * `optimizer`, this package's training state `{format: 'vsml-metatrain/train', model, tasks, estimatorName,
- * outer: {type, m, v, t}, estimator, elapsedSeconds}`, the outer generator state in `rng` and the step. A `vm`
+ * outer: {type, m, v, t}, estimator, elapsedSeconds, recentLosses}`, the outer generator state in `rng` and the step. A `vm`
  * checkpoint for meta-testing is written next to it by {@link saveVmCheckpoint}.
  *
  * Core's format validates parameters against the VSML layout, so it cannot hold the Meta RNN's weights. Models of
@@ -31,6 +31,8 @@ export interface TrainState {
   readonly outer: { readonly type: string; readonly m: Float64Array; readonly v: Float64Array; readonly t: number };
   readonly estimator: unknown;
   readonly elapsedSeconds: number;
+  /** the last (up to 50) meta-losses, from which the metrics' `lossAvg` continues (absent in older checkpoints) */
+  readonly recentLosses?: readonly number[];
 }
 
 /** A training checkpoint in memory. */

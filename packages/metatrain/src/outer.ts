@@ -118,6 +118,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
   let rng: Rng;
   let step = 0;
   let elapsedBefore = 0;
+  let recentBefore: number[] = [];
 
   if (opts.resumeFrom !== undefined) {
     const ck = await loadTrainCheckpoint(opts.resumeFrom, model);
@@ -137,6 +138,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
     rng = Rng.fromState(ck.rng);
     step = ck.step;
     elapsedBefore = ck.state.elapsedSeconds;
+    recentBefore = [...(ck.state.recentLosses ?? [])];
     if (ck.state.estimator !== null && ck.state.estimator !== undefined) estimator.restore?.(ck.state.estimator);
   } else {
     theta = Float32Array.from(opts.initialTheta ?? model.initVector(cfg.seed));
@@ -148,10 +150,14 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
   const t0 = performance.now();
   const sessionStart = step;
   const elapsed = (): number => elapsedBefore + (performance.now() - t0) / 1000;
-  const recent: number[] = [];
+  // the running mean of the metrics (`lossAvg`) continues across a resume: its window is in the checkpoint
+  const recent: number[] = recentBefore;
+  // the step of the last checkpoint written (or resumed from): a stop right after a periodic checkpoint writes no second one
+  let checkpointedAt = opts.resumeFrom !== undefined ? step : -1;
 
-  const checkpoint = async (): Promise<void> => {
+  const checkpoint = async (record = true): Promise<void> => {
     if (opts.checkpointPath === undefined) return;
+    checkpointedAt = step;
     const ck: TrainCheckpoint = {
       theta,
       step,
@@ -163,16 +169,19 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
         outer: { type: cfg.optimizer.type, m: opt.m, v: opt.v, t: opt.t },
         estimator: estimator.state?.() ?? null,
         elapsedSeconds: elapsed(),
+        recentLosses: [...recent],
       },
       provenance: { command, seed: cfg.seed, step, learner: opts.learnerName ?? model.kind },
     };
+    // the record goes first: a resumed run keeps the records up to its checkpoint's step, so the record of a
+    // checkpoint whose write was killed is dropped with it, and one whose write completed is never written twice
+    if (record) await opts.onMetrics?.({ kind: 'checkpoint', step, path: opts.checkpointPath, elapsedSeconds: elapsed() });
     await saveTrainCheckpoint(opts.checkpointPath, model, ck);
     await saveVmCheckpoint(vmPath(opts.checkpointPath), model, theta, step, { command, seed: cfg.seed });
     if (cfg.keepCheckpoints) {
       await saveTrainCheckpoint(`${opts.checkpointPath}.step${step}`, model, ck);
     }
     opts.onCheckpoint?.({ path: opts.checkpointPath, step });
-    await opts.onMetrics?.({ kind: 'checkpoint', step, path: opts.checkpointPath, elapsedSeconds: elapsed() });
   };
 
   const runMetaTests = async (): Promise<void> => {
@@ -235,7 +244,9 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
       if (cfg.metaTestEvery !== null && step % cfg.metaTestEvery === 0 && step < cfg.steps) await runMetaTests();
       if (cfg.checkpointEvery !== null && step % cfg.checkpointEvery === 0 && step < cfg.steps) await checkpoint();
     }
-    await checkpoint();
+    // the final checkpoint (always rewritten when done: a kill may have hit the V_M file of the last one), or the
+    // stop checkpoint unless the step was just checkpointed; never a second metrics record for one step
+    if (stopped === 'done' || checkpointedAt !== step) await checkpoint(checkpointedAt !== step);
     if (cfg.metaTestEvery !== null && stopped === 'done') await runMetaTests();
   } finally {
     await estimator.close?.();

@@ -81,7 +81,7 @@ describe.each([
     const resumed = await run(N, join(dir, `${slug}-b.json`), true, splitRec);
     expect(resumed.step).toBe(N);
     expect(Array.from(resumed.theta)).toEqual(Array.from(straight.theta));
-    const losses = (rs: MetricsRecord[]) => rs.filter((r) => r.kind === 'train').map((r) => [r.step, r['loss']]);
+    const losses = (rs: MetricsRecord[]) => rs.filter((r) => r.kind === 'train').map((r) => [r.step, r['loss'], r['lossAvg']]);
     expect(losses(splitRec)).toEqual(losses(straightRec));
     expect(straight.theta.some((v, i) => v !== setup().model.initVector(5)[i])).toBe(true);
   });

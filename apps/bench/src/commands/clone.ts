@@ -14,7 +14,7 @@ import { MetricsLog } from '../runs/metrics.js';
 import { createProgress } from '../runs/progress.js';
 import { loadPreset } from '../config/presets.js';
 import { loadClonedVm, resolveClonePreset } from './clone-setup.js';
-import { integer, interruptible, list, recordBackend, runOptions, setupBackend, stdout, type Out, type RunCliOptions } from './common.js';
+import { guardRun, integer, interruptible, testKillHook, list, recordBackend, runOptions, setupBackend, stdout, type Out, type RunCliOptions } from './common.js';
 import { cloneUpdateScatterSpec, renderSvg } from '../report/charts.js';
 import { stampProvenance } from './metatrain.js';
 
@@ -47,7 +47,7 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
     run = opened;
     const raw = opened.config as CloneRunConfig;
     cfg = { ...raw, preset: clone.parseClonePreset(raw.preset) };
-    if (fs.existsSync(run.file('checkpoint.json'))) resume = await loadCheckpoint(run.file('checkpoint.json'), { kind: 'train' });
+    if (fs.existsSync(run.file('checkpoint.json'))) resume = await guardRun(run, () => loadCheckpoint(run.file('checkpoint.json'), { kind: 'train' }));
   } else {
     const { preset, source } = loadPreset(o);
     cfg = { preset: resolveClonePreset(preset, source, o.seed), stages: o.stages ?? null, init: o.init ?? null };
@@ -56,53 +56,57 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
     if (unknown.length > 0) throw new Error(`unknown stage ${unknown.join(', ')} (the preset has ${known.join(', ')})`);
     run = createRunDir({ command: 'clone', name: cfg.preset.name, seed: cfg.preset.seed, config: cfg, ...(o.out ? { out: o.out } : {}), ...(o.backend ? { backend: o.backend } : {}) });
   }
-  const backend = await recordBackend(run, o.backend);
-  const initial = !resume && cfg.init ? (await loadClonedVm(cfg.init)).vm : undefined;
+  return guardRun(run, async () => {
+    const backend = await recordBackend(run, o.backend);
+    const initial = !resume && cfg.init ? (await loadClonedVm(cfg.init)).vm : undefined;
 
-  const stages = cfg.preset.curriculum.filter((s) => !cfg.stages || cfg.stages.includes(s.name));
-  const offsets = stages.map((_, i) => stages.slice(0, i).reduce((a, s) => a + s.iterations, 0));
-  const total = stages.reduce((a, s) => a + s.iterations, 0);
-  const resumeStep = resume ? (resume.step ?? 0) : undefined;
-  const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
-  const progress = createProgress('clone', total, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
-  const stop = interruptible(o.signal);
-  out.write(resume ? `resuming ${run.dir} at step ${resumeStep}\n` : `run directory: ${run.dir}\n`);
-  out.write(`backend ${backend.name}; preset ${cfg.preset.name}; stages ${stages.map((s) => `${s.name} (${s.iterations})`).join(', ')}\n`);
-  let lastMetric: Record<string, number> = {};
-  try {
-    const r = await clone.runCurriculum({
-      preset: cfg.preset,
-      ...(resume ? { resume } : {}),
-      ...(initial ? { initial } : {}),
-      ...(cfg.stages ? { stages: cfg.stages } : {}),
-      provenance: { command: commandLine, seed: cfg.preset.seed, commit: run.info.commit },
-      callbacks: {
-        onMetrics: (m) => {
-          log.append({ ...m });
-          lastMetric = { loss: m.loss, ...(typeof m['updWRel'] === 'number' ? { updWRel: m['updWRel'] } : {}) };
-          o.onStep?.(m.step);
+    const stages = cfg.preset.curriculum.filter((s) => !cfg.stages || cfg.stages.includes(s.name));
+    const offsets = stages.map((_, i) => stages.slice(0, i).reduce((a, s) => a + s.iterations, 0));
+    const total = stages.reduce((a, s) => a + s.iterations, 0);
+    // a run killed before its first checkpoint starts over: its metrics are cut back to step 0
+    const resumeStep = o.resume ? (resume?.step ?? 0) : undefined;
+    const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
+    const progress = createProgress('clone', total, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
+    const stop = interruptible(o.signal);
+    out.write(resume ? `resuming ${run.dir} at step ${resumeStep}\n` : `run directory: ${run.dir}\n`);
+    out.write(`backend ${backend.name}; preset ${cfg.preset.name}; stages ${stages.map((s) => `${s.name} (${s.iterations})`).join(', ')}\n`);
+    let lastMetric: Record<string, number> = {};
+    try {
+      const r = await clone.runCurriculum({
+        preset: cfg.preset,
+        ...(resume ? { resume } : {}),
+        ...(initial ? { initial } : {}),
+        ...(cfg.stages ? { stages: cfg.stages } : {}),
+        provenance: { command: commandLine, seed: cfg.preset.seed, commit: run.info.commit },
+        callbacks: {
+          onMetrics: (m) => {
+            log.append({ ...m });
+            lastMetric = { loss: m.loss, ...(typeof m['updWRel'] === 'number' ? { updWRel: m['updWRel'] } : {}) };
+            o.onStep?.(m.step);
+            testKillHook(m.step);
+          },
+          onProgress: (p) => progress.update((offsets[stages.findIndex((s) => s.name === p.stage)] ?? 0) + p.iteration, { stage: p.stage, ...lastMetric }),
+          onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
+          onStageEnd: (c, info) => saveCheckpoint(run.file(`vm-${info.stage}.json`), c),
+          shouldStop: stop.stopped,
         },
-        onProgress: (p) => progress.update((offsets[stages.findIndex((s) => s.name === p.stage)] ?? 0) + p.iteration, { stage: p.stage, ...lastMetric }),
-        onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
-        onStageEnd: (c, info) => saveCheckpoint(run.file(`vm-${info.stage}.json`), c),
-        shouldStop: stop.stopped,
-      },
-    });
-    progress.stop();
-    if (r.stopped) {
-      out.write(`stopped; continue with: vsml clone --resume ${run.dir}\n`);
-      finishRun(run, 'failed');
+      });
+      progress.stop();
+      if (r.stopped) {
+        out.write(`stopped; continue with: vsml clone --resume ${run.dir}\n`);
+        finishRun(run, 'interrupted');
+        return run.dir;
+      }
+      const last = stages[stages.length - 1]!.name;
+      stampProvenance(run.file(`vm-${last}.json`), run.file('vm.json'), run);
+      finishRun(run, 'completed');
+      await buildReport([run.dir], run.dir, `vsml clone: ${cfg.preset.name}`);
+      out.write(`done: ${stages.map((s) => s.name).join(', ')}; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
       return run.dir;
+    } finally {
+      stop.dispose();
     }
-    const last = stages[stages.length - 1]!.name;
-    stampProvenance(run.file(`vm-${last}.json`), run.file('vm.json'), run);
-    finishRun(run, 'completed');
-    await buildReport([run.dir], run.dir, `vsml clone: ${cfg.preset.name}`);
-    out.write(`done: ${stages.map((s) => s.name).join(', ')}; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
-    return run.dir;
-  } finally {
-    stop.dispose();
-  }
+  });
 }
 
 /**

@@ -1,7 +1,7 @@
 /** Small helpers shared by the commands of this issue: output sinks, backend option, number parsing. */
 import type { Command } from 'commander';
 import { initBackend, parseBackendRequest, type BackendInfo } from '@vsml/core';
-import { writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
+import { finishRun, writeJsonAtomic, type RunDir } from '../runs/run-dir.js';
 
 /** Where a command writes its result (stdout in the CLI; a buffer in tests). */
 export interface Out {
@@ -127,4 +127,28 @@ export function runOptions(cmd: Command, command: string): Command {
     .option('--backend <name>', BACKEND_HELP)
     .option('--out <dir>', `run directory (default runs/<timestamp>-${command}-<name>)`)
     .option('--resume <dir>', 'continue a run from its last checkpoint');
+}
+
+/**
+ * Runs the body of a training command on its run directory: an error thrown by it marks the run `failed` (with the
+ * message) and is rethrown. A body that returns leaves the status it set (`completed` or `interrupted`).
+ */
+export async function guardRun<T>(run: RunDir, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (e) {
+    if (run.info.status === 'running') finishRun(run, 'failed', e);
+    throw e;
+  }
+}
+
+/**
+ * Test hook (for the kill tests of apps/bench; not for users): with `VSML_TEST_KILL_AT_STEP=<n>` in the environment
+ * the process kills itself with SIGKILL (no handler, no checkpoint, no status update: like `kill -9` or a power
+ * loss) right after step `n` of a training command has been logged. The same hook inside a checkpoint write is
+ * `VSML_TEST_KILL_IN_WRITE` of @vsml/core's `writeTypedJsonAtomic`.
+ */
+export function testKillHook(step: number): void {
+  const at = process.env['VSML_TEST_KILL_AT_STEP'];
+  if (at !== undefined && at !== '' && Number(at) === step) process.kill(process.pid, 'SIGKILL');
 }

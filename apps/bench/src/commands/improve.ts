@@ -17,7 +17,7 @@ import { createProgress } from '../runs/progress.js';
 import { deepMerge, loadPreset } from '../config/presets.js';
 import { cloneSuiteSpec, loadClonedVm, resolveClonePreset } from './clone-setup.js';
 import { runCloneMetatest } from './clone-metatest.js';
-import { integer, interruptible, positiveInt, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
+import { guardRun, integer, interruptible, testKillHook, positiveInt, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
 import { stampProvenance } from './metatrain.js';
 
 export interface ImproveCliOptions extends RunCliOptions {
@@ -54,7 +54,7 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
     if (o.cloneEngine !== undefined && clone.parseCloneEngine(o.cloneEngine, '--clone-engine') !== (cfg.cloneEngine ?? 'tfjs')) {
       throw new Error(`--clone-engine ${o.cloneEngine}: the run ${o.resume} runs on ${cfg.cloneEngine ?? 'tfjs'}; resume it without --clone-engine`);
     }
-    if (fs.existsSync(run.file('checkpoint.json'))) resume = await loadCheckpoint(run.file('checkpoint.json'), { kind: 'train' });
+    if (fs.existsSync(run.file('checkpoint.json'))) resume = await guardRun(run, () => loadCheckpoint(run.file('checkpoint.json'), { kind: 'train' }));
   } else {
     if (!o.vm) throw new Error('vsml improve needs --vm <cloned V_M checkpoint> (or --resume <run-dir>)');
     const { preset, source } = loadPreset(o);
@@ -67,64 +67,68 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
     cfg = { vm: path.resolve(o.vm), spec, emulation: base.emulation, metatest, cloneEngine: clone.parseCloneEngine(o.cloneEngine, '--clone-engine') };
     run = createRunDir({ command: 'improve', name: path.basename(o.vm, '.json'), seed: spec.seed, config: cfg, ...(o.out ? { out: o.out } : {}), ...(o.backend ? { backend: o.backend } : {}) });
   }
-  const backend = await recordBackend(run, o.backend);
-  const engine = cfg.cloneEngine ?? 'tfjs';
-  const start = await loadClonedVm(cfg.vm);
-  const resumeStep = resume ? (resume.step ?? 0) : undefined;
-  const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
-  const stop = interruptible(o.signal);
-  out.write(resume ? `resuming ${run.dir} after generation ${resumeStep}\n` : `run directory: ${run.dir}\n`);
-  out.write(`backend ${backend.name}, clone engine ${engine}; sep-CMA-ES on ${cfg.spec.params} of V_M from ${cfg.vm}: ${cfg.spec.generations} generations, λ ${cfg.spec.popSize}, σ0 ${cfg.spec.sigma0}, ${cfg.spec.steps}-step ${cfg.spec.dataset} episodes\n`);
-  try {
-    if (cfg.metatest && !resume) {
-      await runCloneMetatest({ vm: start.vm, model: start.model, emulation: cfg.emulation, spec: cfg.metatest.spec, learner: { name: 'clone', label: 'cloned backprop (before CMA-ES)' }, command: commandLine, run, quiet: o.quiet, engine }, out);
-    }
-    const candidates = cfg.spec.popSize + 2;
-    const progress = createProgress('improve', cfg.spec.generations * candidates, { start: (resumeStep ?? 0) * candidates, ...(o.quiet ? { quiet: true } : {}) });
-    let last: Record<string, number> = {};
-    const r = await clone.improveClone({
-      vm: start.vm,
-      model: start.model,
-      emulation: cfg.emulation,
-      spec: cfg.spec,
-      engine,
-      ...(resume ? { resume } : {}),
-      provenance: { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit },
-      onGeneration: (g) => {
-        log.append({ ...g, step: g.generation + 1 });
-        last = { baseline: g.baseline, mean: g.meanFitness, best: g.best };
-        o.onStep?.(g.generation + 1);
-      },
-      onProgress: (p) => progress.update(p.generation * candidates + p.candidate, { gen: p.generation, ...last }),
-      onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
-      shouldStop: stop.stopped,
-    });
-    progress.stop();
-    if (r.stopped) {
-      out.write(`stopped; continue with: vsml improve --resume ${run.dir}\n`);
-      finishRun(run, 'failed');
+  return guardRun(run, async () => {
+    const backend = await recordBackend(run, o.backend);
+    const engine = cfg.cloneEngine ?? 'tfjs';
+    const start = await loadClonedVm(cfg.vm);
+    // a run killed before its first checkpoint starts over: its metrics are cut back to step 0
+    const resumeStep = o.resume ? (resume?.step ?? 0) : undefined;
+    const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
+    const stop = interruptible(o.signal);
+    out.write(resume ? `resuming ${run.dir} after generation ${resumeStep}\n` : `run directory: ${run.dir}\n`);
+    out.write(`backend ${backend.name}, clone engine ${engine}; sep-CMA-ES on ${cfg.spec.params} of V_M from ${cfg.vm}: ${cfg.spec.generations} generations, λ ${cfg.spec.popSize}, σ0 ${cfg.spec.sigma0}, ${cfg.spec.steps}-step ${cfg.spec.dataset} episodes\n`);
+    try {
+      if (cfg.metatest && !resume) {
+        await runCloneMetatest({ vm: start.vm, model: start.model, emulation: cfg.emulation, spec: cfg.metatest.spec, learner: { name: 'clone', label: 'cloned backprop (before CMA-ES)' }, command: commandLine, run, quiet: o.quiet, engine }, out);
+      }
+      const candidates = cfg.spec.popSize + 2;
+      const progress = createProgress('improve', cfg.spec.generations * candidates, { start: (resumeStep ?? 0) * candidates, ...(o.quiet ? { quiet: true } : {}) });
+      let last: Record<string, number> = {};
+      const r = await clone.improveClone({
+        vm: start.vm,
+        model: start.model,
+        emulation: cfg.emulation,
+        spec: cfg.spec,
+        engine,
+        ...(resume ? { resume } : {}),
+        provenance: { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit },
+        onGeneration: (g) => {
+          log.append({ ...g, step: g.generation + 1 });
+          last = { baseline: g.baseline, mean: g.meanFitness, best: g.best };
+          o.onStep?.(g.generation + 1);
+          testKillHook(g.generation + 1);
+        },
+        onProgress: (p) => progress.update(p.generation * candidates + p.candidate, { gen: p.generation, ...last }),
+        onCheckpoint: (c) => saveCheckpoint(run.file('checkpoint.json'), c),
+        shouldStop: stop.stopped,
+      });
+      progress.stop();
+      if (r.stopped) {
+        out.write(`stopped; continue with: vsml improve --resume ${run.dir}\n`);
+        finishRun(run, 'interrupted');
+        return run.dir;
+      }
+      const prov = { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit, improvedFrom: cfg.vm };
+      await saveCheckpoint(run.file('vm-mean.json'), clone.vmCheckpoint(r.vm, r.model, { ...prov, which: 'cma-mean' }));
+      await saveCheckpoint(run.file('vm-best.json'), clone.vmCheckpoint(r.best, r.model, { ...prov, which: 'best-candidate', fitness: r.bestFitness }));
+      stampProvenance(run.file('vm-mean.json'), run.file('vm.json'), run);
+      const h = r.history;
+      if (h.length > 0) {
+        const first = h[0]!, final = h[h.length - 1]!;
+        out.write(`fitness (mean online cross-entropy at the end of the episode): clone ${first.baseline.toFixed(4)} → CMA-ES mean ${final.meanFitness.toFixed(4)} (unchanged clone on the same episode: ${final.baseline.toFixed(4)})\n`);
+      }
+      if (cfg.metatest) {
+        const spec = { ...cfg.metatest.spec, sgd: { ...cfg.metatest.spec.sgd, enabled: false } };
+        await runCloneMetatest({ vm: r.vm, model: start.model, emulation: cfg.emulation, spec, learner: { name: 'clone-improved', label: 'cloned backprop + CMA-ES' }, command: commandLine, run, quiet: o.quiet, engine }, out);
+      }
+      finishRun(run, 'completed');
+      await buildReport([run.dir], run.dir, 'vsml improve');
+      out.write(`done; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
       return run.dir;
+    } finally {
+      stop.dispose();
     }
-    const prov = { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit, improvedFrom: cfg.vm };
-    await saveCheckpoint(run.file('vm-mean.json'), clone.vmCheckpoint(r.vm, r.model, { ...prov, which: 'cma-mean' }));
-    await saveCheckpoint(run.file('vm-best.json'), clone.vmCheckpoint(r.best, r.model, { ...prov, which: 'best-candidate', fitness: r.bestFitness }));
-    stampProvenance(run.file('vm-mean.json'), run.file('vm.json'), run);
-    const h = r.history;
-    if (h.length > 0) {
-      const first = h[0]!, final = h[h.length - 1]!;
-      out.write(`fitness (mean online cross-entropy at the end of the episode): clone ${first.baseline.toFixed(4)} → CMA-ES mean ${final.meanFitness.toFixed(4)} (unchanged clone on the same episode: ${final.baseline.toFixed(4)})\n`);
-    }
-    if (cfg.metatest) {
-      const spec = { ...cfg.metatest.spec, sgd: { ...cfg.metatest.spec.sgd, enabled: false } };
-      await runCloneMetatest({ vm: r.vm, model: start.model, emulation: cfg.emulation, spec, learner: { name: 'clone-improved', label: 'cloned backprop + CMA-ES' }, command: commandLine, run, quiet: o.quiet, engine }, out);
-    }
-    finishRun(run, 'completed');
-    await buildReport([run.dir], run.dir, 'vsml improve');
-    out.write(`done; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
-    return run.dir;
-  } finally {
-    stop.dispose();
-  }
+  });
 }
 
 export function registerImprove(program: Command): void {

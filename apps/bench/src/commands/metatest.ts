@@ -13,7 +13,7 @@ import * as clone from '@vsml/clone';
 import { loadPreset, MetatestSuiteSchema, type MetatestSuite, type Preset } from '../config/presets.js';
 import { cloneSuiteSpec, loadClonedVm, resolveClonePreset } from './clone-setup.js';
 import { runCloneMetatest } from './clone-metatest.js';
-import { BACKEND_HELP, list, positiveInt, recordBackend, stdout, type Out } from './common.js';
+import { BACKEND_HELP, guardRun, list, positiveInt, recordBackend, stdout, type Out } from './common.js';
 
 export interface MetatestCliOptions {
   preset?: string;
@@ -93,43 +93,45 @@ export async function runMetatest(o: MetatestCliOptions, out: Out = stdout): Pro
     ...(o.out ? { out: o.out } : {}),
     ...(o.backend ? { backend: o.backend } : {}),
   });
-  await startMetatestRun(run, o.backend, out);
-  const table: string[] = [];
-  for (const suite of suites) {
-    table.push(`\n${suite.name}: ${JSON.stringify(suite.preprocess)}, ${suite.steps} steps, seeds ${suite.seeds.join(',')}`);
-    const at = suite.steps > 100 ? [100, suite.steps] : [suite.steps];
-    table.push(['learner', ...suite.datasets.flatMap((d) => at.map((k) => `${d} @${k}`))].join(' | '));
-    for (const name of suite.learners) {
-      const learner = await learnerByName(name, o);
-      const cells: string[] = [];
-      for (const dataset of suite.datasets) {
-        const preprocess = name === 'meta-rnn' && suite.metaRnnPadClasses ? { ...suite.preprocess, padClasses: suite.metaRnnPadClasses } : suite.preprocess;
-        const t0 = Date.now();
-        const r = await mt.metaTest({
-          learner,
-          dataset,
-          preprocess,
-          steps: suite.steps,
-          seeds: suite.seeds,
-          testEvery: suite.testEvery,
-          testCount: suite.testCount,
-          command: commandLine,
-        });
-        // one plot per (dataset, suite): the suite's preprocessing is part of the task
-        const result = { ...r, dataset: `${dataset} ${suite.name}` };
-        writeJsonAtomic(path.join(run.file('results'), `${suite.name}-${name}-${dataset}.json`), result);
-        cells.push(...at.map((k) => pct(r.summary[`online@${k}`] ?? r.summary['online'])));
-        out.write(`${suite.name} ${name} ${dataset}: online@100 ${pct(r.summary['online@100'])} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+  return guardRun(run, async () => {
+    await startMetatestRun(run, o.backend, out);
+    const table: string[] = [];
+    for (const suite of suites) {
+      table.push(`\n${suite.name}: ${JSON.stringify(suite.preprocess)}, ${suite.steps} steps, seeds ${suite.seeds.join(',')}`);
+      const at = suite.steps > 100 ? [100, suite.steps] : [suite.steps];
+      table.push(['learner', ...suite.datasets.flatMap((d) => at.map((k) => `${d} @${k}`))].join(' | '));
+      for (const name of suite.learners) {
+        const learner = await learnerByName(name, o);
+        const cells: string[] = [];
+        for (const dataset of suite.datasets) {
+          const preprocess = name === 'meta-rnn' && suite.metaRnnPadClasses ? { ...suite.preprocess, padClasses: suite.metaRnnPadClasses } : suite.preprocess;
+          const t0 = Date.now();
+          const r = await mt.metaTest({
+            learner,
+            dataset,
+            preprocess,
+            steps: suite.steps,
+            seeds: suite.seeds,
+            testEvery: suite.testEvery,
+            testCount: suite.testCount,
+            command: commandLine,
+          });
+          // one plot per (dataset, suite): the suite's preprocessing is part of the task
+          const result = { ...r, dataset: `${dataset} ${suite.name}` };
+          writeJsonAtomic(path.join(run.file('results'), `${suite.name}-${name}-${dataset}.json`), result);
+          cells.push(...at.map((k) => pct(r.summary[`online@${k}`] ?? r.summary['online'])));
+          out.write(`${suite.name} ${name} ${dataset}: online@100 ${pct(r.summary['online@100'])} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+        }
+        table.push([learner.label, ...cells].join(' | '));
       }
-      table.push([learner.label, ...cells].join(' | '));
     }
-  }
-  out.write(`${table.join('\n')}\n`);
-  fs.writeFileSync(run.file('summary.txt'), `${table.join('\n')}\n`);
-  finishRun(run, 'completed');
-  await buildReport([run.dir], run.dir, 'vsml metatest');
-  out.write(`report: ${run.file('report.html')}\n`);
-  return run.dir;
+    out.write(`${table.join('\n')}\n`);
+    fs.writeFileSync(run.file('summary.txt'), `${table.join('\n')}\n`);
+    finishRun(run, 'completed');
+    await buildReport([run.dir], run.dir, 'vsml metatest');
+    out.write(`report: ${run.file('report.html')}\n`);
+    return run.dir;
+  });
 }
 
 /** `vsml metatest --clone <vm>`: the clone suites of the preset (default `shallow`), each with SGD on the same network. */
@@ -156,15 +158,17 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
     ...(o.out ? { out: o.out } : {}),
     ...(o.backend ? { backend: o.backend } : {}),
   });
-  await startMetatestRun(run, o.backend, out);
-  for (const { name, spec } of specs) {
-    const label = `cloned backprop (${spec.hidden.length ? `hidden ${spec.hidden.join('-')}` : 'shallow'})`;
-    await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name, engine, workers }, out);
-  }
-  finishRun(run, 'completed');
-  await buildReport([run.dir], run.dir, 'vsml metatest (cloned backprop)');
-  out.write(`report: ${run.file('report.html')}\n`);
-  return run.dir;
+  return guardRun(run, async () => {
+    await startMetatestRun(run, o.backend, out);
+    for (const { name, spec } of specs) {
+      const label = `cloned backprop (${spec.hidden.length ? `hidden ${spec.hidden.join('-')}` : 'shallow'})`;
+      await runCloneMetatest({ vm: start.vm, model: start.model, emulation: base.emulation, spec, learner: { name: 'clone', label }, command: commandLine, run, prefix: name, engine, workers }, out);
+    }
+    finishRun(run, 'completed');
+    await buildReport([run.dir], run.dir, 'vsml metatest (cloned backprop)');
+    out.write(`report: ${run.file('report.html')}\n`);
+    return run.dir;
+  });
 }
 
 export function registerMetatest(program: Command): void {

@@ -14,7 +14,7 @@ import { createRunDir, finishRun, openRunDir, writeJsonAtomic, type RunDir } fro
 import { MetricsLog } from '../runs/metrics.js';
 import { createProgress } from '../runs/progress.js';
 import { loadPreset, MetatrainSectionSchema, type MetatrainSection } from '../config/presets.js';
-import { integer, interruptible, positiveInt, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
+import { guardRun, integer, interruptible, testKillHook, positiveInt, recordBackend, runOptions, stdout, type Out, type RunCliOptions } from './common.js';
 
 export interface MetatrainCliOptions extends RunCliOptions {
   model?: 'vsml' | 'meta-rnn';
@@ -105,56 +105,60 @@ export async function runMetatrain(o: MetatrainCliOptions, out: Out = stdout): P
       ...(o.backend ? { backend: o.backend } : {}),
     });
   }
-  await recordBackend(run, o.backend);
+  return guardRun(run, async () => {
+    await recordBackend(run, o.backend);
 
-  const model = mt.modelFromDescription(section.model);
-  const tasks = new mt.TaskFamily(section.tasks);
-  const { estimator, close } = buildEstimator(section, model, tasks);
-  const resumeStep = resumeFrom ? Number((JSON.parse(fs.readFileSync(resumeFrom, 'utf8')) as { step?: number }).step ?? 0) : undefined;
-  const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
-  fs.mkdirSync(run.file('metatests'), { recursive: true });
-  const progress = createProgress('metatrain', section.outer.steps, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
-  const stop = interruptible(o.signal);
-  if (resumeFrom) out.write(`resuming ${run.dir} from step ${resumeStep}\n`);
-  else out.write(`run directory: ${run.dir}\n`);
-  try {
-    const result = await mt.metaTrain({
-      model,
-      estimator,
-      tasks: section.tasks,
-      config: section.outer,
-      checkpointPath: run.file('checkpoint.json'),
-      ...(resumeFrom ? { resumeFrom } : {}),
-      metaTests: section.metaTests,
-      learnerName: section.name,
-      command: commandLine,
-      signal: stop.signal,
-      onMetrics: (r) => log.append(r),
-      onProgress: (p) => {
-        progress.update(p.step, { loss: p.lossAvg, 's/step': p.secondsPerStep });
-        o.onStep?.(p.step);
-      },
-      onMetaTest: (r, step) => {
-        writeJsonAtomic(path.join(run.file('metatests'), `${r.learner}-${r.dataset}-step${String(step).padStart(6, '0')}.json`), r);
-      },
-    });
-    progress.stop();
-    if (result.stopped !== 'done') {
-      out.write(`stopped (${result.stopped}) at step ${result.step}; continue with: vsml metatrain --resume ${run.dir}\n`);
-      finishRun(run, 'failed');
+    const model = mt.modelFromDescription(section.model);
+    const tasks = new mt.TaskFamily(section.tasks);
+    const { estimator, close } = buildEstimator(section, model, tasks);
+    // a run killed before its first checkpoint starts over: its metrics are cut back to step 0
+    const resumeStep = resumeFrom ? Number((JSON.parse(fs.readFileSync(resumeFrom, 'utf8')) as { step?: number }).step ?? 0) : o.resume ? 0 : undefined;
+    const log = MetricsLog.open(run.file('metrics.jsonl'), resumeStep !== undefined ? { keepUpToStep: resumeStep } : {});
+    fs.mkdirSync(run.file('metatests'), { recursive: true });
+    const progress = createProgress('metatrain', section.outer.steps, { start: resumeStep ?? 0, ...(o.quiet ? { quiet: true } : {}) });
+    const stop = interruptible(o.signal);
+    if (resumeFrom) out.write(`resuming ${run.dir} from step ${resumeStep}\n`);
+    else out.write(`run directory: ${run.dir}\n`);
+    try {
+      const result = await mt.metaTrain({
+        model,
+        estimator,
+        tasks: section.tasks,
+        config: section.outer,
+        checkpointPath: run.file('checkpoint.json'),
+        ...(resumeFrom ? { resumeFrom } : {}),
+        metaTests: section.metaTests,
+        learnerName: section.name,
+        command: commandLine,
+        signal: stop.signal,
+        onMetrics: (r) => log.append(r),
+        onProgress: (p) => {
+          progress.update(p.step, { loss: p.lossAvg, 's/step': p.secondsPerStep });
+          o.onStep?.(p.step);
+          testKillHook(p.step);
+        },
+        onMetaTest: (r, step) => {
+          writeJsonAtomic(path.join(run.file('metatests'), `${r.learner}-${r.dataset}-step${String(step).padStart(6, '0')}.json`), r);
+        },
+      });
+      progress.stop();
+      if (result.stopped !== 'done') {
+        out.write(`stopped (${result.stopped}) at step ${result.step}; continue with: vsml metatrain --resume ${run.dir}\n`);
+        finishRun(run, 'interrupted');
+        return run.dir;
+      }
+      // the final V_M checkpoint written by metaTrain sits next to the training checkpoint
+      const vm = run.file('checkpoint.vm.json');
+      if (fs.existsSync(vm)) stampProvenance(vm, run.file('vm.json'), run);
+      finishRun(run, 'completed');
+      await buildReport([run.dir], run.dir, `vsml metatrain: ${section.name}`);
+      out.write(`done: ${result.step} steps in ${(result.elapsedSeconds / 60).toFixed(1)} min; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
       return run.dir;
+    } finally {
+      stop.dispose();
+      await close();
     }
-    // the final V_M checkpoint written by metaTrain sits next to the training checkpoint
-    const vm = run.file('checkpoint.vm.json');
-    if (fs.existsSync(vm)) stampProvenance(vm, run.file('vm.json'), run);
-    finishRun(run, 'completed');
-    await buildReport([run.dir], run.dir, `vsml metatrain: ${section.name}`);
-    out.write(`done: ${result.step} steps in ${(result.elapsedSeconds / 60).toFixed(1)} min; V_M: ${run.file('vm.json')}; report: ${run.file('report.html')}\n`);
-    return run.dir;
-  } finally {
-    stop.dispose();
-    await close();
-  }
+  });
 }
 
 export function registerMetatrain(program: Command): void {

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../report/build.js';
-import { readJson, type RunInfo } from '../runs/run-dir.js';
+import { readRunInfo, type RunInfo } from '../runs/run-dir.js';
 import { loadPreset } from '../config/presets.js';
 import { runClone } from './clone.js';
 import { runImprove } from './improve.js';
@@ -37,9 +37,9 @@ export interface ReproduceOptions {
 export const REPRODUCE_STAGES = ['metatrain', 'metarnn', 'clone', 'improve', 'metatest', 'metatest-clone'] as const;
 type StageName = (typeof REPRODUCE_STAGES)[number];
 
+/** A stage's run status (a run left at `running` by a killed process reads as `interrupted`). */
 function status(dir: string): RunInfo['status'] | 'absent' {
-  const f = path.join(dir, 'run.json');
-  return fs.existsSync(f) ? readJson<RunInfo>(f).status : 'absent';
+  return fs.existsSync(path.join(dir, 'run.json')) ? readRunInfo(dir).status : 'absent';
 }
 
 /** Runs the stages; returns the reproduction directory (its `report.html` covers every stage). */

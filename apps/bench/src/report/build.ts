@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { readJson } from '../runs/run-dir.js';
+import { readJson, readRunInfo } from '../runs/run-dir.js';
 import type { MetricRecord } from '../runs/metrics.js';
 import { learningCurveSpec, renderSvg, testAccuracySpec, trainingCurveSpec } from './charts.js';
 import { reportHtml, resultsTableHtml, type ReportSection, type ResultRow } from './html.js';
@@ -55,7 +55,8 @@ export async function buildReport(runDirs: readonly string[], outDir: string, ti
 
   for (const dir of runDirs) {
     const runFile = path.join(dir, 'run.json');
-    const info = fs.existsSync(runFile) ? readJson<Record<string, unknown>>(runFile) : {};
+    // a run left at `running` by a killed process is reported (and recorded) as `interrupted`
+    const info: Record<string, unknown> = fs.existsSync(runFile) ? { ...readRunInfo(dir) } : {};
     provenance.push(`${dir}\n${JSON.stringify(info, null, 2)}`);
     results.push(...readResults(dir));
     const metrics = readRunMetrics(dir);
@@ -66,7 +67,8 @@ export async function buildReport(runDirs: readonly string[], outDir: string, ti
         const chosen = fields.filter((f) => g.match.test(f));
         await addPlot(trainingCurveSpec(`${path.basename(dir)}: ${g.title}`, metrics, chosen, g.log), `${path.basename(dir)}-${g.title}`, plots);
       }
-      sections.push({ title: `Training: ${path.basename(dir)} (${String(info['command'] ?? '?')})`, plots });
+      const st = info['status'] !== undefined && info['status'] !== 'completed' ? `, ${String(info['status'])}` : '';
+      sections.push({ title: `Training: ${path.basename(dir)} (${String(info['command'] ?? '?')}${st})`, plots });
     }
   }
 

@@ -2,8 +2,6 @@
  * Vega-Lite specifications of the report's plots. Each function returns a spec; {@link renderSvg} turns it into
  * an SVG string in Node (no browser, no canvas).
  */
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import type { MetaTestResult } from './results.js';
 import type { MetricRecord } from '../runs/metrics.js';
@@ -126,6 +124,10 @@ export function cloneUpdateScatterSpec(samples: { target: readonly number[]; clo
 
 /** Renders a Vega-Lite spec to a standalone SVG string. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // loaded on first use: every command starts ~0.4 s faster when it draws no plot (and the training commands only
+  // draw at the end)
+  const vega = await import('vega');
+  const vl = await import('vega-lite');
   const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
