@@ -68,7 +68,10 @@ export interface ImproveOptions {
 export interface ImproveResult {
   /** V_M at the final CMA-ES mean (the improved learning algorithm) */
   readonly vm: Float32Array;
-  /** the best candidate seen (on its own generation's episode) */
+  /**
+   * the best V_M evaluated: the lowest fitness over every candidate, the unchanged clone and the mean, each on its own
+   * generation's episode (so never worse than the unchanged clone's fitness in any generation; kept across resume)
+   */
   readonly best: Float32Array;
   readonly bestFitness: number;
   readonly history: readonly ImproveRecord[];
@@ -83,6 +86,8 @@ interface ImproveState {
   readonly cmaes: unknown;
   readonly history: ImproveRecord[];
   readonly indices: number[];
+  /** the best evaluated point so far (searched entries only); absent in checkpoints written before it was kept */
+  readonly best?: { readonly f: number; readonly x: number[] };
 }
 
 /** Flat-vector indices of the searched entries of V_M. */
@@ -278,6 +283,7 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
   };
   let es: CmaEs;
   let generation = 0;
+  let best: { x: Float64Array; f: number } = { x: Float64Array.from(indices, (j) => base[j]!), f: Number.POSITIVE_INFINITY };
   const history: ImproveRecord[] = [];
   const st = opts.resume?.optimizer as Partial<ImproveState> | undefined;
   if (st) {
@@ -287,6 +293,7 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
     es = CmaEs.fromJSON(st.cmaes);
     generation = st.generation ?? 0;
     history.push(...(st.history ?? []));
+    if (st.best && Array.isArray(st.best.x) && st.best.x.length === indices.length) best = { x: Float64Array.from(st.best.x), f: st.best.f };
   } else {
     es = new CmaEs({ x0: Float64Array.from(indices, (j) => base[j]!), sigma0: spec.sigma0, seed: spec.seed, popSize: spec.popSize, diagonal: true });
   }
@@ -294,12 +301,11 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
   const provenance = (extra: Record<string, unknown>): Provenance => ({ command: 'improveClone', seed: spec.seed, ...opts.provenance, ...extra });
   const checkpoint = async (final: boolean): Promise<void> => {
     if (!opts.onCheckpoint) return;
-    const state: ImproveState = { format: IMPROVE_CHECKPOINT_FORMAT, version: 1, generation, cmaes: es.toJSON(), history, indices };
+    const state: ImproveState = { format: IMPROVE_CHECKPOINT_FORMAT, version: 1, generation, cmaes: es.toJSON(), history, indices, best: { f: best.f, x: Array.from(best.x) } };
     const c = vmCheckpoint(compose(es.mean), config, provenance({ generation }));
     await opts.onCheckpoint({ ...c, kind: 'train', optimizer: state, rng: null, step: generation }, { generation, final });
   };
   let stopped = false;
-  let best: { x: Float32Array; f: number } = { x: base, f: Number.POSITIVE_INFINITY };
   while (generation < spec.generations) {
     const g = generation;
     const segLen = sampler.config.length;
@@ -341,10 +347,14 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
       baseline = fitnessOf(base, config, ep, spec);
       meanFitness = fitnessOf(compose(es.mean), config, ep, spec);
     }
+    const meanX = Float64Array.from(es.mean);
     es.tell(xs, fit);
     const sorted = [...fit].sort((a, b) => a - b);
     const ib = fit.indexOf(sorted[0]!);
-    if (sorted[0]! < best.f) best = { x: compose(xs[ib]!), f: sorted[0]! };
+    // the best evaluated point: candidates first, then the unchanged clone, then the mean (ties keep the earlier)
+    if (sorted[0]! < best.f) best = { x: Float64Array.from(xs[ib]!), f: sorted[0]! };
+    if (baseline < best.f) best = { x: Float64Array.from(indices, (j) => base[j]!), f: baseline };
+    if (meanFitness < best.f) best = { x: meanX, f: meanFitness };
     const rec: ImproveRecord = {
       kind: 'improve',
       generation: g,
@@ -367,5 +377,5 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
     }
   }
   if (!stopped) await checkpoint(true);
-  return { vm: compose(es.mean), best: best.x, bestFitness: best.f, history, model: config, stopped };
+  return { vm: compose(es.mean), best: compose(best.x), bestFitness: best.f, history, model: config, stopped };
 }

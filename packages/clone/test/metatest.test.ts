@@ -84,6 +84,10 @@ describe('improveClone', () => {
     expect(Number.isFinite(r.history[1]!.baseline)).toBe(true);
     expect(r.vm).toHaveLength(vm.length);
     expect(ckpts).toHaveLength(2);
+    // the best is the lowest fitness evaluated (candidates, the unchanged clone, the mean), never worse than the start
+    const evaluated = r.history.flatMap((h) => [h.best, h.baseline, h.meanFitness]);
+    expect(r.bestFitness).toBe(Math.min(...evaluated));
+    for (const h of r.history) expect(r.bestFitness).toBeLessThanOrEqual(h.baseline);
     // weights outside the search space are the clone's
     const idx = new Set(searchIndices(config, 'biases'));
     for (let i = 0; i < vm.length; i++) if (!idx.has(i)) expect(r.vm[i]).toBe(vm[i]);
@@ -91,6 +95,9 @@ describe('improveClone', () => {
     const resumed = await improveClone({ vm, model, spec, resume: { optimizer: ckpts[0] } });
     expect(resumed.history[1]).toEqual({ ...r.history[1]!, elapsedMs: resumed.history[1]!.elapsedMs });
     expect(Array.from(resumed.vm)).toEqual(Array.from(r.vm));
+    // the best of the generation before the checkpoint is kept across resume
+    expect(resumed.bestFitness).toBe(r.bestFitness);
+    expect(Array.from(resumed.best)).toEqual(Array.from(r.best));
   });
 
   test('refuses Fashion-MNIST', async () => {
