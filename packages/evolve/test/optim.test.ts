@@ -1,5 +1,6 @@
 // The OpenAI-ES optimiser against the optax formula `adam(lr, b1, b2, eps)` (scale_by_adam, eps outside the root,
 // then scale(-lr)), written out here independently in float64: several steps with bias correction; SGD with momentum.
+import { adamStep } from '../src/index.js';
 import { optimizerInit, optimizerStep, type OptimizerOptions } from '../src/optim.js';
 
 function optaxAdam(theta0: number[], grads: number[][], o: { lr: number; b1: number; b2: number; eps: number }): number[][] {
@@ -45,6 +46,15 @@ describe('optimizerStep', () => {
     optimizerStep(optimizerInit(2), { ...base, eps: 1e-12 }, Float64Array.from([7, -0.01]), theta);
     expect(theta[0]).toBeCloseTo(-0.1, 9);
     expect(theta[1]).toBeCloseTo(0.1, 9);
+  });
+
+  it('adamStep (the exported Adam home) on float32 θ with a gradient scale equals optax on the scaled gradients', () => {
+    const scales = [0.5, 1, 0.1, 1, 0.25, 1];
+    const ref = optaxAdam(THETA0, GRADS.map((g, k) => g.map((x) => x * scales[k]!)), { lr: 0.1, b1: 0.8, b2: 0.95, eps: 1e-6 });
+    const s = optimizerInit(4);
+    const theta = Float32Array.from(THETA0);
+    GRADS.forEach((g, k) => adamStep(s, base, g, theta, scales[k]));
+    for (let i = 0; i < 4; i++) expect(Math.abs(theta[i]! - ref[5]![i]!)).toBeLessThan(1e-6 * (1 + Math.abs(ref[5]![i]!)));
   });
 
   it('SGD with momentum: v ← μv + g, θ ← θ − lr·v', () => {
