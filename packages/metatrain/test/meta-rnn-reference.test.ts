@@ -61,7 +61,7 @@ function reference(theta: ArrayLike<number>, b: EpisodeBatch): Float64Array {
       const y = b.y[t * P + p]!;
       const mx = Math.max(...logits);
       const lse = mx + Math.log(logits.reduce((a, v) => a + Math.exp(v - mx), 0));
-      out[p] += lse - logits[y]!;
+      out[p] = out[p]! + lse - logits[y]!;
       err = logits.map((v, k) => Math.exp(v - lse) - (k === y ? 1 : 0));
       lab = logits.map((_, k) => (k === y ? 1 : 0));
     }
@@ -85,7 +85,7 @@ describe('Meta RNN against a float64 loop', () => {
   for (const s of metaRnnLayout(D, C, H)) if (s.name.endsWith('.b')) for (let i = 0; i < s.size; i++) theta[s.offset + i] = rng.normal() * 0.5;
 
   const tfLoss = (th: tf.Tensor): { total: tf.Scalar; member: tf.Tensor } => {
-    const carry = model.initCarry(batch);
+    const carry = model.initCarry(batch, [0, 1]);
     const r = model.segment(th, batch, carry, 0, T);
     tf.dispose(carry as tf.Tensor[]);
     tf.dispose(r.carry as tf.Tensor[]);
