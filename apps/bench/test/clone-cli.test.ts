@@ -136,6 +136,12 @@ describe('vsml metatest --clone / vsml improve', () => {
     expect(gens.map((g) => g.step)).toEqual([1, 2, 3]);
     expect(gens.every((g) => Number.isFinite(g['baseline']) && Number.isFinite(g['meanFitness']))).toBe(true);
     expect(paramsOf(path.join(straight, 'vm.json'))).not.toEqual(paramsOf(vm));
+    // vm-best.json: the lowest fitness evaluated (candidates, unchanged clone, mean), never worse than the start
+    const bestCk = JSON.parse(fs.readFileSync(path.join(straight, 'vm-best.json'), 'utf8')) as { provenance: { fitness: number; which: string } };
+    const evaluated = gens.flatMap((g) => [g['best'], g['baseline'], g['meanFitness']] as number[]);
+    expect(bestCk.provenance.which).toBe('best-evaluated');
+    expect(bestCk.provenance.fitness).toBeCloseTo(Math.min(...evaluated), 12);
+    for (const g of gens) expect(bestCk.provenance.fitness).toBeLessThanOrEqual(g['baseline'] as number);
 
     // interrupted after the first generation, resumed: same final mean
     const ac = new AbortController();
@@ -155,6 +161,7 @@ describe('vsml metatest --clone / vsml improve', () => {
     const ref = await runImprove({ config, vm, out: path.join(dir, 'imp-tfjs'), quiet: true, commandLine: 't', cloneEngine: 'tfjs' }, bufferOut());
     expect(paramsOf(path.join(ref, 'vm.json'))).toEqual(paramsOf(path.join(straight, 'vm.json')));
     const refGens = readMetrics(path.join(ref, 'metrics.jsonl'));
+    expect(refGens).toHaveLength(gens.length);
     refGens.forEach((g, i) => expect(g['meanFitness']).toBeCloseTo(gens[i]!['meanFitness'] as number, 4));
     await expect(runImprove({ config, vm, out: path.join(dir, 'imp-x'), quiet: true, cloneEngine: 'gpu' }, bufferOut())).rejects.toThrow(/wasm' or 'tfjs'/);
   });

@@ -9,8 +9,8 @@
  *   (the loss "after" the episode, measured prequentially so that no extra held-out data is needed).
  * - Common random numbers: every candidate of generation g sees the same episode (data and initial state from g),
  *   different generations see different episodes. Minimisation; only ranks enter CMA-ES.
- * - Resumable: the CMA-ES state (with its generator), the history and the best candidate so far (V_M and fitness) go
- *   into a `train` checkpoint, so a resumed search ends with the same mean, best candidate and history.
+ * - Resumable: the CMA-ES state (with its generator), the history and the best point evaluated so far (entries and
+ *   fitness) go into a `train` checkpoint, so a resumed search ends with the same mean, best and history.
  * - Engines: `wasm` (default) runs the λ candidates, the unchanged clone and the mean of a generation as P = λ + 2
  *   members of core's forward engine, each with its own V_M, the same data and the same initial state
  *   ({@link EngineFitness}); `tfjs` runs them one after the other with `cloneStep` ({@link fitnessOf}, the reference).
@@ -69,7 +69,10 @@ export interface ImproveOptions {
 export interface ImproveResult {
   /** V_M at the final CMA-ES mean (the improved learning algorithm) */
   readonly vm: Float32Array;
-  /** the best candidate seen (on its own generation's episode) */
+  /**
+   * the best V_M evaluated: the lowest fitness over every candidate, the unchanged clone and the mean, each on its own
+   * generation's episode (so never worse than the unchanged clone's fitness in any generation; kept across resume)
+   */
   readonly best: Float32Array;
   readonly bestFitness: number;
   readonly history: readonly ImproveRecord[];
@@ -84,8 +87,8 @@ interface ImproveState {
   readonly cmaes: unknown;
   readonly history: ImproveRecord[];
   readonly indices: number[];
-  /** the best candidate so far (null before the first generation); absent in checkpoints of older versions */
-  readonly best?: { readonly x: Float32Array; readonly f: number } | null;
+  /** the best evaluated point so far (searched entries only; null before the first generation); absent in checkpoints of older versions */
+  readonly best?: { readonly f: number; readonly x: number[] } | null;
 }
 
 /** Flat-vector indices of the searched entries of V_M. */
@@ -281,6 +284,7 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
   };
   let es: CmaEs;
   let generation = 0;
+  let best: { x: Float64Array; f: number } = { x: Float64Array.from(indices, (j) => base[j]!), f: Number.POSITIVE_INFINITY };
   const history: ImproveRecord[] = [];
   const st = opts.resume?.optimizer as Partial<ImproveState> | undefined;
   if (st) {
@@ -293,29 +297,20 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
     es = CmaEs.fromJSON(st.cmaes);
     generation = st.generation ?? 0;
     history.push(...(st.history ?? []));
+    if (st.best) {
+      if (!Array.isArray(st.best.x) || st.best.x.length !== indices.length || typeof st.best.f !== 'number') {
+        throw new CloneError('CHECKPOINT_MISMATCH', `improve resume: the checkpoint's best point does not fit this search space (${indices.length} entries)`);
+      }
+      best = { x: Float64Array.from(st.best.x), f: st.best.f };
+    }
   } else {
     es = new CmaEs({ x0: Float64Array.from(indices, (j) => base[j]!), sigma0: spec.sigma0, seed: spec.seed, popSize: spec.popSize, diagonal: true });
   }
   const t0 = Date.now();
   const provenance = (extra: Record<string, unknown>): Provenance => ({ command: 'improveClone', seed: spec.seed, ...opts.provenance, ...extra });
-  let best: { x: Float32Array; f: number } = { x: base, f: Number.POSITIVE_INFINITY };
-  if (st?.best) {
-    if (!ArrayBuffer.isView(st.best.x) || st.best.x.length !== base.length || typeof st.best.f !== 'number') {
-      throw new CloneError('CHECKPOINT_MISMATCH', `improve resume: the checkpoint's best candidate does not fit this V_M (${base.length} entries)`);
-    }
-    best = { x: Float32Array.from(st.best.x), f: st.best.f };
-  }
   const checkpoint = async (final: boolean): Promise<void> => {
     if (!opts.onCheckpoint) return;
-    const state: ImproveState = {
-      format: IMPROVE_CHECKPOINT_FORMAT,
-      version: 1,
-      generation,
-      cmaes: es.toJSON(),
-      history,
-      indices,
-      best: Number.isFinite(best.f) ? { x: best.x, f: best.f } : null,
-    };
+    const state: ImproveState = { format: IMPROVE_CHECKPOINT_FORMAT, version: 1, generation, cmaes: es.toJSON(), history, indices, best: Number.isFinite(best.f) ? { f: best.f, x: Array.from(best.x) } : null };
     const c = vmCheckpoint(compose(es.mean), config, provenance({ generation }));
     await opts.onCheckpoint({ ...c, kind: 'train', optimizer: state, rng: null, step: generation }, { generation, final });
   };
@@ -361,10 +356,14 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
       baseline = fitnessOf(base, config, ep, spec);
       meanFitness = fitnessOf(compose(es.mean), config, ep, spec);
     }
+    const meanX = Float64Array.from(es.mean);
     es.tell(xs, fit);
     const sorted = [...fit].sort((a, b) => a - b);
     const ib = fit.indexOf(sorted[0]!);
-    if (sorted[0]! < best.f) best = { x: compose(xs[ib]!), f: sorted[0]! };
+    // the best evaluated point: candidates first, then the unchanged clone, then the mean (ties keep the earlier)
+    if (sorted[0]! < best.f) best = { x: Float64Array.from(xs[ib]!), f: sorted[0]! };
+    if (baseline < best.f) best = { x: Float64Array.from(indices, (j) => base[j]!), f: baseline };
+    if (meanFitness < best.f) best = { x: meanX, f: meanFitness };
     const rec: ImproveRecord = {
       kind: 'improve',
       generation: g,
@@ -387,5 +386,5 @@ export async function improveClone(opts: ImproveOptions): Promise<ImproveResult>
     }
   }
   if (!stopped) await checkpoint(true);
-  return { vm: compose(es.mean), best: best.x, bestFitness: best.f, history, model: config, stopped };
+  return { vm: compose(es.mean), best: compose(best.x), bestFitness: best.f, history, model: config, stopped };
 }

@@ -43,7 +43,7 @@ async function roundTrip(c: CheckpointInput): Promise<Checkpoint> {
 }
 
 describe('runCurriculum', () => {
-  test('runs every stage, reports metrics, checkpoints; loss of the sub-RNN stage goes down', async () => {
+  test('runs every stage, reports metrics, checkpoints (whether the loss goes down: learning.test.ts)', async () => {
     const records: CloneMetricRecord[] = [];
     const vms: string[] = [];
     let trains = 0;

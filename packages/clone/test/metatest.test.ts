@@ -84,6 +84,10 @@ describe('improveClone', () => {
     expect(Number.isFinite(r.history[1]!.baseline)).toBe(true);
     expect(r.vm).toHaveLength(vm.length);
     expect(ckpts).toHaveLength(2);
+    // the best is the lowest fitness evaluated (candidates, the unchanged clone, the mean), never worse than the start
+    const evaluated = r.history.flatMap((h) => [h.best, h.baseline, h.meanFitness]);
+    expect(r.bestFitness).toBe(Math.min(...evaluated));
+    for (const h of r.history) expect(r.bestFitness).toBeLessThanOrEqual(h.baseline);
     // weights outside the search space are the clone's
     const idx = new Set(searchIndices(config, 'biases'));
     for (let i = 0; i < vm.length; i++) if (!idx.has(i)) expect(r.vm[i]).toBe(vm[i]);
@@ -91,16 +95,18 @@ describe('improveClone', () => {
     const resumed = await improveClone({ vm, model, spec, resume: { optimizer: ckpts[0] } });
     expect(resumed.history[1]).toEqual({ ...r.history[1]!, elapsedMs: resumed.history[1]!.elapsedMs });
     expect(Array.from(resumed.vm)).toEqual(Array.from(r.vm));
-    // the best candidate so far is in the checkpoint: "best" is the best of the whole run, not since the resume
-    const first = ckpts[0] as { best: { x: Float32Array; f: number } };
-    expect(first.best.f).toBe(r.history[0]!.best);
+    // the best point so far is in the checkpoint: "best" is the best of the whole run, not since the resume
+    const first = ckpts[0] as { best: { x: number[]; f: number } };
+    const h0 = r.history[0]!;
+    expect(first.best.f).toBe(Math.min(h0.best, h0.baseline, h0.meanFitness));
     expect(resumed.bestFitness).toBe(r.bestFitness);
     expect(Array.from(resumed.best)).toEqual(Array.from(r.best));
     // a resume whose first generation is much better than anything after it keeps that one as the best
-    const rigged = { ...first, best: { x: Float32Array.from(vm), f: -1 } };
+    const rigged = { ...first, best: { x: first.best.x, f: -1 } };
     const kept = await improveClone({ vm, model, spec, resume: { optimizer: rigged } });
     expect(kept.bestFitness).toBe(-1);
-    expect(Array.from(kept.best)).toEqual(Array.from(vm));
+    // a best point of the wrong size is refused
+    await expect(improveClone({ vm, model, spec, resume: { optimizer: { ...first, best: { x: [1, 2], f: 0 } } } })).rejects.toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
   });
 
   test('refuses Fashion-MNIST', async () => {

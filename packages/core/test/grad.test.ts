@@ -108,6 +108,62 @@ describe.each(cases)('gradients: %s', (_name, over, B) => {
   });
 });
 
+describe.each(cases)('stopErrorGradient against the float64 reference with the error held constant: %s', (_name, over, B) => {
+  // d/dθ of Σ loss_t(θ; e_t fixed at their values at θ0) is what stopErrorGradient computes; an independent check
+  // (central differences of the float64 loop fed the recorded errors), not the tfjs path compared with itself
+  const config = parseModelConfig(over);
+  const P = 2;
+  const T = 4;
+  const E = P * B;
+  const named = randomNamed(config, 5);
+  const { x, y } = randomData(config, T, E, 6);
+  const cells = randomCells(config, E, 7);
+  const data = { inputs: x, labels: y, steps: T, population: P, innerBatch: B };
+
+  it('each checked coordinate matches the held-error differences, and differs from the full gradient somewhere', () => {
+    const gradsOf = (stopErrorGradient: boolean): Record<string, Float32Array> => {
+      const params = toParamSet(config, named);
+      const state = stateFromArrays(config, cells.map((c) => ({ c })), { population: P, innerBatch: B });
+      const vg = paramValueAndGrads(params, (p) => episodeLoss(p, config, data, { initialState: state, stopErrorGradient }));
+      const out = Object.fromEntries(Object.entries(vg.grads).map(([k, t]) => [k, Float32Array.from(t.dataSync())]));
+      tf.dispose([vg.value, ...Object.values(vg.grads)]);
+      disposeState(state);
+      disposeParams(params);
+      return out;
+    };
+    const stop = gradsOf(true);
+    const full = gradsOf(false);
+    const base: Record<string, Float64Array> = Object.fromEntries(Object.entries(named).map(([k, v]) => [k, Float64Array.from(v)]));
+    const fixedErrors = referenceEpisode(config, P, B, () => base, { c: cells }, x, y).errors;
+    const heldLoss = (p: Record<string, ArrayLike<number>>): number => {
+      const r = referenceEpisode(config, P, B, () => p, { c: cells }, x, y, { fixedErrors });
+      return r.loss.reduce((a, v) => a + v, 0) / r.loss.length;
+    };
+    const rng = Rng.fromSeed(13);
+    const h = 1e-5;
+    let discriminates = false;
+    for (const s of paramLayout(config)) {
+      // one random coordinate and the one where stopErrorGradient and the full gradient differ most
+      let worst = 0;
+      for (let j = 1; j < s.size; j++) if (Math.abs(stop[s.name]![j]! - full[s.name]![j]!) > Math.abs(stop[s.name]![worst]! - full[s.name]![worst]!)) worst = j;
+      for (const i of [rng.int(0, s.size), worst]) {
+        const plus = { ...base, [s.name]: Float64Array.from(base[s.name]!) };
+        const minus = { ...base, [s.name]: Float64Array.from(base[s.name]!) };
+        plus[s.name]![i] = plus[s.name]![i]! + h;
+        minus[s.name]![i] = minus[s.name]![i]! - h;
+        const numeric = (heldLoss(plus) - heldLoss(minus)) / (2 * h);
+        const analytic = stop[s.name]![i]!;
+        const tol = 1e-4 + 2e-3 * Math.abs(numeric);
+        expect({ name: s.name, i, diff: Math.abs(numeric - analytic) < tol }).toEqual({ name: s.name, i, diff: true });
+        // the full gradient is much further from the held-error reference than stopErrorGradient is
+        if (Math.abs(full[s.name]![i]! - numeric) > Math.max(1e-5, 10 * Math.abs(analytic - numeric))) discriminates = true;
+      }
+    }
+    // the check discriminates: somewhere only stopErrorGradient matches the held-error reference
+    expect(discriminates).toBe(true);
+  });
+});
+
 describe('stopErrorGradient', () => {
   it('treats the fed-back error as a constant: a different, finite meta-gradient', () => {
     const config = parseModelConfig({ layers: [{ in: 3, out: 2 }], slowSize: 4, msgSize: 3 });

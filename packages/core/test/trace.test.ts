@@ -57,6 +57,8 @@ describe('replayTrace', () => {
     expect(out.logits[0]!.length).toBe(2);
     expect(out.logits[0]![0]!.length).toBe(C);
     const flat = out.logits.flat(2);
+    expect(flat.length).toBe(ref.logits.length);
+    expect(flat.length).toBeGreaterThan(0);
     let max = 0;
     flat.forEach((v, i) => (max = Math.max(max, Math.abs(v - ref.logits[i]!))));
     expect(max).toBeLessThan(1e-4);
@@ -65,7 +67,10 @@ describe('replayTrace', () => {
   it('infers the layer sizes from the initial state when model.layers is absent', async () => {
     const { trace, ref } = randomTrace({ layers: [{ in: 3, out: 2 }], slowSize: 4, msgSize: 3 }, 3, 1, 9);
     const out = await replayTrace({ ...trace, model: { slowSize: 4, msgSize: 3 } });
-    out.logits.flat(2).forEach((v, i) => expect(Math.abs(v - ref.logits[i]!)).toBeLessThan(1e-4));
+    const flat = out.logits.flat(2);
+    expect(flat.length).toBe(3 * 1 * 2);
+    expect(flat.length).toBe(ref.logits.length);
+    expect(Math.max(...flat.map((v, i) => Math.abs(v - ref.logits[i]!)))).toBeLessThan(1e-4);
   });
 
   it('rejects malformed traces with TRACE_INVALID naming the field', async () => {

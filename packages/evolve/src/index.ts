@@ -31,7 +31,9 @@ export type { CovarianceState } from './strategies/covariance.js';
 // OpenAI-ES maths
 export { estimateGradient, pairSeed } from './strategies/openai-es.js';
 export type { OpenAiEsParams, OpenAiEsState, OpenAiEsTellInfo, Shaping, GradientEstimate } from './strategies/openai-es.js';
-export type { OptimizerOptions, OptimizerState } from './optim.js';
+export type { OptimizerOptions, OptimizerState, AdamOptions } from './optim.js';
+/** One Adam step on flat arrays (optax formula; optional gradient scale for clipping): the workspace's Adam home. */
+export { adamStep } from './optim.js';
 
 // Shaping and linear algebra helpers
 export { rankOrder, centeredRanks } from './shaping.js';

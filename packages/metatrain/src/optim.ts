@@ -1,8 +1,9 @@
 /**
  * The outer optimiser: global-norm gradient clipping followed by Adam (optax `chain(clip_by_global_norm, adam)`, as
- * the official code), or plain SGD. State is plain data (θ stays float32; moments in float64) so that a checkpoint
- * restores it bit for bit.
+ * the official code; the Adam step is `@vsml/evolve`'s `adamStep`), or plain SGD. State is plain data (θ stays
+ * float32; moments in float64) so that a checkpoint restores it bit for bit.
  */
+import { adamStep } from '@vsml/evolve';
 import { z } from 'zod';
 import { MetatrainError } from './errors.js';
 
@@ -56,17 +57,6 @@ export function optimizerStep(cfg: OuterOptimizerConfig, state: OptimizerState, 
     state.t += 1;
     return norm;
   }
-  state.t += 1;
-  const { beta1: b1, beta2: b2, eps, lr } = cfg;
-  const c1 = 1 - b1 ** state.t;
-  const c2 = 1 - b2 ** state.t;
-  for (let i = 0; i < n; i++) {
-    const g = clip * grad[i]!;
-    const m = b1 * state.m[i]! + (1 - b1) * g;
-    const v = b2 * state.v[i]! + (1 - b2) * g * g;
-    state.m[i] = m;
-    state.v[i] = v;
-    theta[i] = theta[i]! - (lr * (m / c1)) / (Math.sqrt(v / c2) + eps);
-  }
+  adamStep(state, cfg, grad, theta, clip);
   return norm;
 }

@@ -80,9 +80,18 @@ describe('metaTest', () => {
   it('runs online SGD with held-out accuracy measured on the other split', async () => {
     const r = await metaTest({ ...data, learner: onlineLearner({ model: 'linear', optimizer: 'sgd' }), testEvery: 10, testCount: 50 });
     expect(r.testAccuracy!.steps).toEqual([10, 20]);
-    for (const v of r.testAccuracy!.mean) expect(v).toBeGreaterThanOrEqual(0);
+    for (const v of r.testAccuracy!.mean) expect(v > 0 && v < 1).toBe(true);
     expect(r.label).toBe('online SGD 0.01, linear');
     expect(r.vlCount).toBe(4 * 2 + 2);
+  });
+
+  it('held-out accuracy of online SGD rises with training (3 vs 8 at 2×2: 0.57 after 10 steps, 0.69 after 100)', async () => {
+    const r = await metaTest({ ...data, steps: 100, learner: onlineLearner({ model: 'linear', optimizer: 'sgd', lr: 0.1 }), testEvery: 10, testCount: 200 });
+    const acc = r.testAccuracy!.mean;
+    expect(acc).toHaveLength(10);
+    expect(acc[9]!).toBeGreaterThan(acc[0]! + 0.05);
+    expect(acc[9]!).toBeGreaterThan(0.62);
+    expect(r.summary['test']!.mean).toBeCloseTo(acc[9]!, 9);
   });
 
   it('rejects fewer than 5 seeds and learners that cannot run on the input size', async () => {

@@ -110,7 +110,7 @@ export async function runImprove(o: ImproveCliOptions, out: Out = stdout): Promi
       }
       const prov = { command: commandLine, seed: cfg.spec.seed, commit: run.info.commit, improvedFrom: cfg.vm };
       await saveCheckpoint(run.file('vm-mean.json'), clone.vmCheckpoint(r.vm, r.model, { ...prov, which: 'cma-mean' }));
-      await saveCheckpoint(run.file('vm-best.json'), clone.vmCheckpoint(r.best, r.model, { ...prov, which: 'best-candidate', fitness: r.bestFitness }));
+      await saveCheckpoint(run.file('vm-best.json'), clone.vmCheckpoint(r.best, r.model, { ...prov, which: 'best-evaluated', fitness: r.bestFitness }));
       stampProvenance(run.file('vm-mean.json'), run.file('vm.json'), run);
       const h = r.history;
       if (h.length > 0) {

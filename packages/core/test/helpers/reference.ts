@@ -33,6 +33,11 @@ export interface RefOptions {
   /** the injected error is errorScale·(softmax − onehot), divided by B unless perRowError (CHANGE 2) */
   errorScale?: number;
   perRowError?: boolean;
+  /**
+   * inject these errors [T, E, C] (as recorded in `errors` of an earlier run) instead of the ones computed from this
+   * run's logits: the loss with the fed-back error held constant (finite differences of it = stopErrorGradient)
+   */
+  fixedErrors?: ArrayLike<number>;
 }
 
 export interface RefResult {
@@ -42,6 +47,8 @@ export interface RefResult {
   loss: Float64Array;
   /** [T, E] */
   correct: Uint8Array;
+  /** [T, E, C]: the error computed at each step (what the next tick is fed unless `fixedErrors`) */
+  errors: Float64Array;
   /** final state per layer [E, I, O, H] */
   h: Float64Array[];
   c: Float64Array[];
@@ -87,7 +94,7 @@ export function referenceEpisode(
   const bwdIn = config.layers.map((l) => new Float64Array(E * l.out * M));
   const err = new Float64Array(E * C);
   const lab = new Float64Array(E * C);
-  const out: RefResult = { logits: new Float64Array(T * E * C), loss: new Float64Array(T * E), correct: new Uint8Array(T * E), h, c };
+  const out: RefResult = { logits: new Float64Array(T * E * C), loss: new Float64Array(T * E), correct: new Uint8Array(T * E), errors: new Float64Array(T * E * C), h, c };
   const clip = (v: number): number => (config.stateClip ? Math.min(config.stateClip[1], Math.max(config.stateClip[0], v)) : v);
   const norm = (v: Float64Array, scale: ArrayLike<number>, offset: ArrayLike<number>): void => {
     let mean = 0;
@@ -238,6 +245,8 @@ export function referenceEpisode(
         newLab[e * C + b] = config.feedLabel && b === label ? 1 : 0;
       }
     }
+    out.errors.set(newErr, t * E * C);
+    if (opts.fixedErrors) for (let i = 0; i < E * C; i++) newErr[i] = opts.fixedErrors[t * E * C + i]!;
     if (config.backwardPass) {
       for (let e = 0; e < E; e++) tick(e, t, true, newErr, newLab);
       err.fill(0);
