@@ -116,9 +116,10 @@ export async function runClone(o: CloneCliOptions, out: Out = stdout): Promise<s
 export async function evalClone(o: CloneCliOptions & { eval: string }, out: Out = stdout): Promise<clone.CloneEvaluation> {
   const { preset, source } = loadPreset(o);
   const base = resolveClonePreset(preset, source, o.seed);
+  // the backend first: loading a checkpoint creates tensors
+  const backend = await setupBackend(o.backend);
   const { vm, model } = await loadClonedVm(o.eval);
   const merged = clone.parseClonePreset({ ...base, model: { ...base.model, ...model } });
-  const backend = await setupBackend(o.backend);
   const r = await clone.evaluateSubRnnClone({ vm, preset: merged });
   const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
   out.write(`${o.eval}: ${r.rows} random sub-RNNs × ${r.steps} steps (preset ${base.name}, backend ${backend.name})\n`);

@@ -13,7 +13,7 @@ import * as clone from '@vsml/clone';
 import { loadPreset, MetatestSuiteSchema, type MetatestSuite, type Preset } from '../config/presets.js';
 import { cloneSuiteSpec, loadClonedVm, resolveClonePreset } from './clone-setup.js';
 import { runCloneMetatest } from './clone-metatest.js';
-import { BACKEND_HELP, guardRun, list, positiveInt, recordBackend, stdout, type Out } from './common.js';
+import { BACKEND_HELP, guardRun, list, positiveInt, recordBackend, setupBackend, stdout, type Out } from './common.js';
 
 export interface MetatestCliOptions {
   preset?: string;
@@ -149,6 +149,8 @@ async function runCloneSuites(o: MetatestCliOptions, preset: Preset, source: str
   const engine = o.cloneEngine ?? 'wasm';
   if (engine !== 'wasm' && engine !== 'tfjs') throw new Error(`--clone-engine must be wasm or tfjs, got '${engine}'`);
   const workers = o.workers ?? 1;
+  // the backend before the checkpoint (loading it creates tensors), the checkpoint before the run directory
+  await setupBackend(o.backend);
   const start = await loadClonedVm(o.clone!);
   const run = createRunDir({
     command: 'metatest',
