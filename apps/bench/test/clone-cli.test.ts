@@ -92,6 +92,12 @@ describe('vsml clone', () => {
     expect(fs.readFileSync(plot, 'utf8')).toMatch(/^<svg/);
     // no run directory is written
     expect(fs.readdirSync(dir).sort()).toEqual(['c', 'dw.svg', 'tiny.json']);
+    // a clone made without the update circuit (one reverse-tick LSTM) is checked with the same preset
+    const noCircuit = path.join(dir, 'no-circuit.json');
+    fs.writeFileSync(noCircuit, JSON.stringify({ clone: { ...tinyClone, overrides: { ...tinyClone.overrides, model: { slowSize: 6, msgSize: 3, separateBackwardRnn: false }, init: { updateCircuit: false } } } }));
+    const old = await runClone({ config: noCircuit, stages: ['random'], out: path.join(dir, 'old'), quiet: true, commandLine: 't' }, bufferOut());
+    const r2 = await evalClone({ config, eval: path.join(old, 'vm.json') }, bufferOut());
+    expect(r2.updWRel).toBeGreaterThan(r.updWRel);
   });
 
   it('rejects an unknown stage and an unknown clone key with its path', async () => {

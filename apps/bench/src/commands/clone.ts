@@ -119,7 +119,8 @@ export async function evalClone(o: CloneCliOptions & { eval: string }, out: Out 
   // the backend first: loading a checkpoint creates tensors
   const backend = await setupBackend(o.backend);
   const { vm, model } = await loadClonedVm(o.eval);
-  const merged = clone.parseClonePreset({ ...base, model: { ...base.model, ...model } });
+  // the checkpoint's model, and no init: the V_M is given (a clone made without the update circuit stays checkable)
+  const merged = clone.parseClonePreset({ ...base, model: { ...base.model, ...model }, init: {} });
   const r = await clone.evaluateSubRnnClone({ vm, preset: merged });
   const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
   out.write(`${o.eval}: ${r.rows} random sub-RNNs × ${r.steps} steps (preset ${base.name}, backend ${backend.name})\n`);
