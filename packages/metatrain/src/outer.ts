@@ -245,8 +245,9 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<MetaTrainResult
       if (cfg.checkpointEvery !== null && step % cfg.checkpointEvery === 0 && step < cfg.steps) await checkpoint();
     }
     // the final checkpoint (always rewritten when done: a kill may have hit the V_M file of the last one), or the
-    // stop checkpoint unless the step was just checkpointed; never a second metrics record for one step
-    if (stopped === 'done' || checkpointedAt !== step) await checkpoint(checkpointedAt !== step);
+    // stop checkpoint unless the step was just checkpointed. A stop checkpoint writes no metrics record: the records
+    // of a stopped and resumed run are those of an uninterrupted one (the stop shows in the run's status)
+    if (stopped === 'done' || checkpointedAt !== step) await checkpoint(stopped === 'done' && checkpointedAt !== step);
     if (cfg.metaTestEvery !== null && stopped === 'done') await runMetaTests();
   } finally {
     await estimator.close?.();

@@ -124,6 +124,31 @@ describe('metaTrain', () => {
     expect(vm.step).toBe(3);
   });
 
+  it('a run stopped between scheduled checkpoints and resumed writes the metrics records of an uninterrupted run', async () => {
+    const kinds = (rs: { kind: string; step: number }[]): string[] => rs.map((r) => `${r.kind}@${r.step}`);
+    const straight: { kind: string; step: number }[] = [];
+    const a = vsmlGrad();
+    await metaTrain({ model: a.model, estimator: a.estimator, tasks: a.tasksCfg, config: { steps: 4, checkpointEvery: 2 }, checkpointPath: join(dir, 'straight.json'), onMetrics: (r) => void straight.push(r) });
+    const broken: { kind: string; step: number }[] = [];
+    const b = vsmlGrad();
+    const ac = new AbortController();
+    const file = join(dir, 'stopped.json');
+    const r = await metaTrain({
+      model: b.model,
+      estimator: b.estimator,
+      tasks: b.tasksCfg,
+      config: { steps: 4, checkpointEvery: 2 },
+      checkpointPath: file,
+      signal: ac.signal,
+      onMetrics: (m) => void broken.push(m),
+      onProgress: (p) => void (p.step === 3 && ac.abort()),
+    });
+    expect(r).toMatchObject({ stopped: 'aborted', step: 3 });
+    const c = vsmlGrad();
+    await metaTrain({ model: c.model, estimator: c.estimator, tasks: c.tasksCfg, config: { steps: 4, checkpointEvery: 2 }, checkpointPath: file, resumeFrom: file, onMetrics: (m) => void broken.push(m) });
+    expect(kinds(broken)).toEqual(kinds(straight));
+  });
+
   it('stops on abort after checkpointing, and refuses to resume another model', async () => {
     const { model, estimator, tasksCfg } = vsmlGrad();
     const file = join(dir, 'abort.json');
